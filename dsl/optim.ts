@@ -1,0 +1,184 @@
+/**
+ * AdamW with decoupled weight decay, PyTorch semantics, on tf.Variables.
+ *
+ * One step for a parameter p with gradient g, at that parameter's step t
+ * (counted from 1, only over steps where it received a gradient):
+ *
+ * ```
+ * p ← p · (1 − lr·wd)                      (only when p decays, see below)
+ * m ← β1·m + (1 − β1)·g
+ * v ← β2·v + (1 − β2)·g²
+ * p ← p − (lr / (1 − β1^t)) · m / (√v / √(1 − β2^t) + ε)
+ * ```
+ *
+ * exactly as `torch.optim.AdamW` (1.13, `amsgrad=False`). A parameter without
+ * a gradient in a step is skipped entirely (no decay, no moment update), as
+ * PyTorch skips parameters whose `.grad` is `None`.
+ *
+ * Decay mask ({@linkcode decaysParameter}): weight decay applies only to
+ * parameters of rank ≥ 2 (conv kernels, linear weights). Parameters of rank
+ * ≤ 1 — biases, norm scales/shifts, layer-scale γ, the mixer's `D` — and
+ * every parameter whose name ends in `A_log` (the SSM's log state matrix,
+ * rank 2) are not decayed. This is the grouping MambaVision's training code
+ * uses (timm's `param_groups_weight_decay` plus the `A_log` / `D`
+ * no-weight-decay names).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { OptimizerSettings } from "./engine_types.ts";
+
+/**
+ * Whether a parameter gets weight decay: rank ≥ 2 and the name does not end
+ * in `A_log`.
+ *
+ * @param name the parameter's state-dict name.
+ * @param rank the parameter's rank.
+ */
+export function decaysParameter(name: string, rank: number): boolean {
+  return rank >= 2 && !name.endsWith("A_log");
+}
+
+function checkSettings(s: OptimizerSettings): void {
+  const bad = (field: string, value: unknown, why: string) => {
+    throw new RangeError(
+      `optimizer.${field} ${why}, got ${JSON.stringify(value)}`,
+    );
+  };
+  if (!(Number.isFinite(s.lr) && s.lr >= 0)) bad("lr", s.lr, "must be ≥ 0");
+  if (
+    !Array.isArray(s.betas) || s.betas.length !== 2 ||
+    !s.betas.every((b) => Number.isFinite(b) && b >= 0 && b < 1)
+  ) bad("betas", s.betas, "must be two numbers in [0, 1)");
+  if (!(Number.isFinite(s.eps) && s.eps > 0)) bad("eps", s.eps, "must be > 0");
+  if (!(Number.isFinite(s.weightDecay) && s.weightDecay >= 0)) {
+    bad("weightDecay", s.weightDecay, "must be ≥ 0");
+  }
+}
+
+interface ParamState {
+  m: tf.Variable;
+  v: tf.Variable;
+  step: number;
+}
+
+/**
+ * AdamW over a named parameter map (see the module doc for the update and
+ * the decay mask). The learning rate is set per step through
+ * {@linkcode AdamW.lr}.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { AdamW } from "./optim.ts";
+ * const w = tf.variable(tf.ones([2, 2]));
+ * const opt = new AdamW(new Map([["w", w]]), {
+ *   lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.05,
+ * });
+ * opt.step(new Map([["w", tf.onesLike(w)]]));
+ * opt.dispose();
+ * ```
+ */
+export class AdamW {
+  /** the learning rate used by the next {@linkcode AdamW.step}. */
+  lr: number;
+  /** the settings it was created with. */
+  readonly settings: Readonly<OptimizerSettings>;
+  #params: Map<string, tf.Variable>;
+  #decay: Map<string, boolean>;
+  #state = new Map<string, ParamState>();
+
+  /**
+   * @param params the trainable parameters, keyed by state-dict name.
+   * @param settings lr, betas, eps and weight decay.
+   * @param decay overrides the decay mask (default {@linkcode decaysParameter}).
+   */
+  constructor(
+    params: Map<string, tf.Variable>,
+    settings: OptimizerSettings,
+    decay: (name: string, rank: number) => boolean = decaysParameter,
+  ) {
+    checkSettings(settings);
+    this.settings = { ...settings, betas: [...settings.betas] };
+    this.lr = settings.lr;
+    this.#params = params;
+    this.#decay = new Map(
+      [...params].map(([name, p]) => [name, decay(name, p.rank)]),
+    );
+  }
+
+  /** Whether the named parameter is weight-decayed. */
+  decays(name: string): boolean {
+    const d = this.#decay.get(name);
+    if (d === undefined) throw new Error(`AdamW: unknown parameter "${name}"`);
+    return d;
+  }
+
+  /** How many updates the named parameter has received. */
+  stepsOf(name: string): number {
+    return this.#state.get(name)?.step ?? 0;
+  }
+
+  /**
+   * Applies one update with the current {@linkcode AdamW.lr}. Parameters
+   * missing from `grads` are skipped. The gradients are not disposed.
+   *
+   * @param grads gradients keyed by parameter name, shaped like the parameter.
+   */
+  step(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>): void {
+    if (!(Number.isFinite(this.lr) && this.lr >= 0)) {
+      throw new RangeError(`AdamW.lr must be ≥ 0, got ${this.lr}`);
+    }
+    const entries = grads instanceof Map ? [...grads] : Object.entries(grads);
+    const [b1, b2] = this.settings.betas;
+    const { eps, weightDecay } = this.settings;
+    const lr = this.lr;
+    for (const [name, g] of entries) {
+      const p = this.#params.get(name);
+      if (p === undefined) {
+        throw new Error(`AdamW: gradient for unknown parameter "${name}"`);
+      }
+      if (!tf.util.arraysEqual(p.shape, g.shape)) {
+        throw new Error(
+          `AdamW: gradient of "${name}" has shape [${g.shape}], parameter has [${p.shape}]`,
+        );
+      }
+      let st = this.#state.get(name);
+      if (st === undefined) {
+        st = {
+          m: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+          v: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+          step: 0,
+        };
+        this.#state.set(name, st);
+      }
+      st.step += 1;
+      const t = st.step;
+      const decay = this.#decay.get(name)! && weightDecay > 0;
+      const state = st;
+      tf.tidy(() => {
+        const base = decay ? p.mul(tf.scalar(1 - lr * weightDecay)) : p;
+        const m = state.m.mul(tf.scalar(b1)).add(g.mul(tf.scalar(1 - b1)));
+        const v = state.v.mul(tf.scalar(b2)).add(
+          g.mul(g).mul(tf.scalar(1 - b2)),
+        );
+        const stepSize = lr / (1 - b1 ** t);
+        const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+        const denom = v.sqrt().div(tf.scalar(bc2Sqrt)).add(tf.scalar(eps));
+        const next = base.sub(m.div(denom).mul(tf.scalar(stepSize)));
+        state.m.assign(m);
+        state.v.assign(v);
+        p.assign(next);
+      });
+    }
+  }
+
+  /** Releases the moment buffers (not the parameters). */
+  dispose(): void {
+    for (const st of this.#state.values()) {
+      st.m.dispose();
+      st.v.dispose();
+    }
+    this.#state.clear();
+  }
+}
