@@ -1,0 +1,31 @@
+/**
+ * What a layer needs at call time: the parameter store, the mode, and the
+ * pass's random streams.
+ *
+ * @module
+ */
+import { Rng, streamSeed } from "../init.ts";
+import type { ParamStore } from "../params.ts";
+
+/** Call-time context shared by every layer of one forward pass. */
+export interface LayerContext {
+  /** the model's parameters and buffers. */
+  store: ParamStore;
+  /** training mode (dropout, drop path, BatchNorm batch statistics). */
+  training: boolean;
+  /** seed of this pass (required when training). */
+  seed?: number;
+}
+
+/**
+ * The random stream named `name` of this pass (e.g. a block's drop path).
+ * Throws when training without a seed: every random draw must be seeded.
+ */
+export function passRng(ctx: LayerContext, name: string): Rng {
+  if (ctx.seed === undefined || !Number.isFinite(ctx.seed)) {
+    throw new Error(
+      `ForwardOptions.seed: a finite seed is required in training mode (needed by ${name}), got ${ctx.seed}`,
+    );
+  }
+  return new Rng(streamSeed(ctx.seed, name));
+}

@@ -1,0 +1,237 @@
+/**
+ * The named parameter tree: every trainable parameter and BatchNorm buffer is
+ * declared once with its PyTorch state-dict name, its PyTorch shape, the
+ * layout TensorFlow.js uses internally, and its initialiser. Layers look their
+ * variables up by name at call time.
+ *
+ * Internal layouts (TensorFlow.js' native ones) and their PyTorch forms:
+ * - `linear`: [in, out] ↔ PyTorch [out, in]
+ * - `conv2d`: [kh, kw, in, out] (HWIO) ↔ PyTorch [out, in, kh, kw] (OIHW)
+ * - `dwconv1d`: [K, C] ↔ PyTorch [C, 1, K]
+ * - `plain`: identical.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type InitSpec, initValues, Rng, streamSeed } from "./init.ts";
+
+/** How a parameter is laid out internally relative to PyTorch. */
+export type Layout = "linear" | "conv2d" | "dwconv1d" | "plain";
+
+/** One declared parameter or buffer. */
+export interface ParamSpec {
+  /** PyTorch state-dict key. */
+  name: string;
+  /** shape in PyTorch layout. */
+  torchShape: number[];
+  /** internal layout. */
+  layout: Layout;
+  /** initialiser (values generated in PyTorch layout). */
+  init: InitSpec;
+  /** trainable parameter (true) or buffer (false). */
+  trainable: boolean;
+  /** element type (`int32` for `num_batches_tracked`, stored as I64). */
+  dtype: "float32" | "int32";
+}
+
+/** Internal (TensorFlow.js) shape of a parameter. */
+export function internalShape(spec: ParamSpec): number[] {
+  const s = spec.torchShape;
+  switch (spec.layout) {
+    case "linear":
+      return [s[1], s[0]];
+    case "conv2d":
+      return [s[2], s[3], s[1], s[0]];
+    case "dwconv1d":
+      return [s[2], s[0]];
+    case "plain":
+      return [...s];
+  }
+}
+
+/** Converts values in PyTorch layout to the internal layout. */
+export function torchToInternal(
+  spec: ParamSpec,
+  values: Float32Array,
+): Float32Array {
+  const s = spec.torchShape;
+  switch (spec.layout) {
+    case "plain":
+      return values;
+    case "linear": {
+      const [o, i] = s;
+      const out = new Float32Array(values.length);
+      for (let r = 0; r < o; r++) {
+        for (let c = 0; c < i; c++) out[c * o + r] = values[r * i + c];
+      }
+      return out;
+    }
+    case "conv2d": {
+      const [o, i, kh, kw] = s;
+      const out = new Float32Array(values.length);
+      for (let a = 0; a < o; a++) {
+        for (let b = 0; b < i; b++) {
+          for (let y = 0; y < kh; y++) {
+            for (let x = 0; x < kw; x++) {
+              out[((y * kw + x) * i + b) * o + a] =
+                values[((a * i + b) * kh + y) * kw + x];
+            }
+          }
+        }
+      }
+      return out;
+    }
+    case "dwconv1d": {
+      const [c, , k] = s;
+      const out = new Float32Array(values.length);
+      for (let a = 0; a < c; a++) {
+        for (let b = 0; b < k; b++) out[b * c + a] = values[a * k + b];
+      }
+      return out;
+    }
+  }
+}
+
+/** Converts values in the internal layout to PyTorch layout. */
+export function internalToTorch(
+  spec: ParamSpec,
+  values: Float32Array,
+): Float32Array {
+  const s = spec.torchShape;
+  switch (spec.layout) {
+    case "plain":
+      return values;
+    case "linear": {
+      const [o, i] = s;
+      const out = new Float32Array(values.length);
+      for (let r = 0; r < o; r++) {
+        for (let c = 0; c < i; c++) out[r * i + c] = values[c * o + r];
+      }
+      return out;
+    }
+    case "conv2d": {
+      const [o, i, kh, kw] = s;
+      const out = new Float32Array(values.length);
+      for (let a = 0; a < o; a++) {
+        for (let b = 0; b < i; b++) {
+          for (let y = 0; y < kh; y++) {
+            for (let x = 0; x < kw; x++) {
+              out[((a * i + b) * kh + y) * kw + x] =
+                values[((y * kw + x) * i + b) * o + a];
+            }
+          }
+        }
+      }
+      return out;
+    }
+    case "dwconv1d": {
+      const [c, , k] = s;
+      const out = new Float32Array(values.length);
+      for (let a = 0; a < c; a++) {
+        for (let b = 0; b < k; b++) out[a * k + b] = values[b * c + a];
+      }
+      return out;
+    }
+  }
+}
+
+/**
+ * A registry of declared parameters and, once {@link ParamStore.materialize}d,
+ * their variables.
+ */
+export class ParamStore {
+  /** declared parameters and buffers, in declaration order. */
+  readonly specs: ParamSpec[] = [];
+  /** trainable variables by name. */
+  readonly params: Map<string, tf.Variable> = new Map();
+  /** buffers by name. */
+  readonly buffers: Map<string, tf.Variable> = new Map();
+  #byName = new Map<string, ParamSpec>();
+
+  /** Declares a parameter or buffer; names must be unique. */
+  declare(
+    name: string,
+    torchShape: number[],
+    layout: Layout,
+    init: InitSpec,
+    options: { trainable?: boolean; dtype?: "float32" | "int32" } = {},
+  ): void {
+    if (this.#byName.has(name)) {
+      throw new Error(`parameter ${name} declared twice`);
+    }
+    const spec: ParamSpec = {
+      name,
+      torchShape,
+      layout,
+      init,
+      trainable: options.trainable ?? true,
+      dtype: options.dtype ?? "float32",
+    };
+    this.specs.push(spec);
+    this.#byName.set(name, spec);
+  }
+
+  /** The spec of `name`, or undefined. */
+  spec(name: string): ParamSpec | undefined {
+    return this.#byName.get(name);
+  }
+
+  /** Number of trainable scalars declared. */
+  countTrainable(prefix = ""): number {
+    let n = 0;
+    for (const s of this.specs) {
+      if (s.trainable && s.name.startsWith(prefix)) {
+        n += s.torchShape.reduce((a, b) => a * b, 1);
+      }
+    }
+    return n;
+  }
+
+  /** Creates the variables, initialised from `seed` (one stream per name). */
+  materialize(seed: number): void {
+    for (const s of this.specs) {
+      const rng = new Rng(streamSeed(seed, s.name));
+      const torchValues = initValues(s.init, s.torchShape, rng);
+      const shape = internalShape(s);
+      const v = tf.tidy(() =>
+        tf.variable(
+          s.dtype === "int32"
+            ? tf.tensor(Int32Array.from(torchValues), shape, "int32")
+            : tf.tensor(torchToInternal(s, torchValues), shape, "float32"),
+          s.trainable,
+        )
+      );
+      (s.trainable ? this.params : this.buffers).set(s.name, v);
+    }
+  }
+
+  /** The variable (parameter or buffer) named `name`. */
+  get(name: string): tf.Variable {
+    const v = this.params.get(name) ?? this.buffers.get(name);
+    if (!v) throw new Error(`no parameter or buffer named ${name}`);
+    return v;
+  }
+
+  /** Disposes every variable. */
+  dispose(): void {
+    for (const v of this.params.values()) v.dispose();
+    for (const v of this.buffers.values()) v.dispose();
+    this.params.clear();
+    this.buffers.clear();
+  }
+}
+
+/** Initialiser of PyTorch's default Linear/Conv (kaiming_uniform, a=√5). */
+export function torchDefaultUniform(fanIn: number): InitSpec {
+  return { kind: "uniform", bound: 1 / Math.sqrt(fanIn) };
+}
+
+/** timm's `trunc_normal_(std)` with its default absolute bounds ±2. */
+export function truncNormal(std = 0.02): InitSpec {
+  return { kind: "truncNormal", std, a: -2, b: 2 };
+}
+
+/** Constant initialiser. */
+export function constant(value: number): InitSpec {
+  return { kind: "const", value };
+}
