@@ -164,23 +164,3 @@ export class Rng {
     return this.shuffle(Array.from({ length: n }, (_, i) => i));
   }
 }
-
-/**
- * Derives an independent seed from a root seed and a stream name (FNV-1a of
- * the name mixed with the root through splitmix32). The result is in
- * [1, 2^31 − 1].
- *
- * @param root the root seed (any safe integer).
- * @param name the stream's name, e.g. `"init"` or `"order"`.
- */
-export function deriveSeed(root: number, name: string): number {
-  let h = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(name)) {
-    h ^= byte;
-    h = Math.imul(h, 0x01000193);
-  }
-  const r = checkSeed(root, "root seed");
-  const [, a] = splitmix32((r ^ h) | 0);
-  const [, b] = splitmix32((a + r) | 0);
-  return 1 + (b % MAX_SEED);
-}
