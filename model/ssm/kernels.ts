@@ -1,0 +1,250 @@
+/**
+ * The fused selective scan as two registered TensorFlow.js kernels,
+ * `MerbaSelectiveScan` (forward) and `MerbaSelectiveScanGrad` (backward,
+ * returning the gradients of all seven inputs), with a registered gradient
+ * linking them so that `tf.grads` and optimizers work through the op.
+ *
+ * On `cpu` and `wasm` the kernels run {@link scanForward}/{@link scanBackward}
+ * directly on the backends' typed arrays (no tensor ops); `webgpu` gets WGSL
+ * programs (see `webgpu.ts`).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { scanBackward, type ScanDims, scanForward } from "./scan_js.ts";
+
+/** Kernel name of the fused forward selective scan. */
+export const SELECTIVE_SCAN_KERNEL = "MerbaSelectiveScan";
+/** Kernel name of the fused backward selective scan. */
+export const SELECTIVE_SCAN_GRAD_KERNEL = "MerbaSelectiveScanGrad";
+
+/** Input names of the forward kernel, in order. */
+export const SCAN_INPUT_NAMES = [
+  "u",
+  "delta",
+  "A",
+  "B",
+  "C",
+  "D",
+  "deltaBias",
+] as const;
+
+/** One of the forward kernel's input names. */
+export type ScanInputName = typeof SCAN_INPUT_NAMES[number];
+
+/** Attributes of both kernels. */
+export interface ScanAttrs {
+  /** apply softplus to delta + deltaBias. */
+  deltaSoftplus: boolean;
+}
+
+/** Sizes of a scan from the shapes of its kernel inputs (u [B,L,D], A [D,N]). */
+export function scanDimsOf(
+  u: { shape: number[] },
+  A: { shape: number[] },
+): ScanDims {
+  const [batch, length, dim] = u.shape;
+  return { batch, length, dim, state: A.shape[1] };
+}
+
+// deno-lint-ignore no-explicit-any
+type AnyBackend = any;
+
+/** Reads the named inputs of a kernel call as typed arrays. */
+type Reader = (t: tf.TensorInfo) => Float32Array;
+
+/**
+ * The seven named scan inputs of a kernel call; throws naming a missing one.
+ */
+export function namedInputs(
+  inputs: tf.NamedTensorInfoMap,
+): Record<ScanInputName, tf.TensorInfo> {
+  const out = {} as Record<ScanInputName, tf.TensorInfo>;
+  for (const name of SCAN_INPUT_NAMES) {
+    const t = inputs[name];
+    if (t === undefined) {
+      throw new Error(`${SELECTIVE_SCAN_KERNEL}: missing input '${name}'`);
+    }
+    out[name] = t;
+  }
+  return out;
+}
+
+function readArrays(
+  x: Record<ScanInputName, tf.TensorInfo>,
+  read: Reader,
+) {
+  return {
+    u: read(x.u),
+    delta: read(x.delta),
+    A: read(x.A),
+    B: read(x.B),
+    C: read(x.C),
+    D: read(x.D),
+    deltaBias: read(x.deltaBias),
+  };
+}
+
+function cpuForward(
+  { inputs, backend, attrs }: {
+    inputs: tf.NamedTensorInfoMap;
+    backend: AnyBackend;
+    attrs?: tf.NamedAttrMap;
+  },
+): tf.TensorInfo {
+  const x = namedInputs(inputs);
+  const dims = scanDimsOf(x.u, x.A);
+  const read: Reader = (t) => backend.readSync(t.dataId) as Float32Array;
+  const y = new Float32Array(dims.batch * dims.length * dims.dim);
+  scanForward(readArrays(x, read), dims, Boolean(attrs?.deltaSoftplus), y);
+  return backend.makeTensorInfo(x.u.shape, "float32", y);
+}
+
+function cpuBackward(
+  { inputs, backend, attrs }: {
+    inputs: tf.NamedTensorInfoMap;
+    backend: AnyBackend;
+    attrs?: tf.NamedAttrMap;
+  },
+): tf.TensorInfo[] {
+  const x = namedInputs(inputs);
+  const dy = inputs.dy;
+  if (dy === undefined) {
+    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
+  }
+  const dims = scanDimsOf(x.u, x.A);
+  const read: Reader = (t) => backend.readSync(t.dataId) as Float32Array;
+  const g = {
+    u: new Float32Array(x.u.shape.reduce((p, q) => p * q, 1)),
+    delta: new Float32Array(x.delta.shape.reduce((p, q) => p * q, 1)),
+    A: new Float32Array(x.A.shape.reduce((p, q) => p * q, 1)),
+    B: new Float32Array(x.B.shape.reduce((p, q) => p * q, 1)),
+    C: new Float32Array(x.C.shape.reduce((p, q) => p * q, 1)),
+    D: new Float32Array(x.D.shape.reduce((p, q) => p * q, 1)),
+    deltaBias: new Float32Array(x.deltaBias.shape.reduce((p, q) => p * q, 1)),
+  };
+  scanBackward(
+    readArrays(x, read),
+    read(dy),
+    dims,
+    Boolean(attrs?.deltaSoftplus),
+    g,
+  );
+  return SCAN_INPUT_NAMES.map((name) =>
+    backend.makeTensorInfo(x[name].shape, "float32", g[name])
+  );
+}
+
+// On wasm, outputs are allocated on the wasm heap first (allocation may grow
+// the heap and detach older views), then every input and output is viewed in
+// place with typedArrayFromHeap: no copies.
+function wasmForward(
+  { inputs, backend, attrs }: {
+    inputs: tf.NamedTensorInfoMap;
+    backend: AnyBackend;
+    attrs?: tf.NamedAttrMap;
+  },
+): tf.TensorInfo {
+  const x = namedInputs(inputs);
+  const dims = scanDimsOf(x.u, x.A);
+  const out = backend.makeOutput(x.u.shape, "float32");
+  const read: Reader = (t) => backend.typedArrayFromHeap(t) as Float32Array;
+  scanForward(
+    readArrays(x, read),
+    dims,
+    Boolean(attrs?.deltaSoftplus),
+    read(out),
+  );
+  return out;
+}
+
+function wasmBackward(
+  { inputs, backend, attrs }: {
+    inputs: tf.NamedTensorInfoMap;
+    backend: AnyBackend;
+    attrs?: tf.NamedAttrMap;
+  },
+): tf.TensorInfo[] {
+  const x = namedInputs(inputs);
+  const dy = inputs.dy;
+  if (dy === undefined) {
+    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
+  }
+  const dims = scanDimsOf(x.u, x.A);
+  const outs = SCAN_INPUT_NAMES.map((name) =>
+    backend.makeOutput(x[name].shape, "float32")
+  );
+  const read: Reader = (t) => backend.typedArrayFromHeap(t) as Float32Array;
+  const g = {
+    u: read(outs[0]),
+    delta: read(outs[1]),
+    A: read(outs[2]),
+    B: read(outs[3]),
+    C: read(outs[4]),
+    D: read(outs[5]),
+    deltaBias: read(outs[6]),
+  };
+  scanBackward(
+    readArrays(x, read),
+    read(dy),
+    dims,
+    Boolean(attrs?.deltaSoftplus),
+    g,
+  );
+  return outs;
+}
+
+/** The gradient of `MerbaSelectiveScan`: one call of `MerbaSelectiveScanGrad`. */
+const scanGradConfig: tf.GradConfig = {
+  kernelName: SELECTIVE_SCAN_KERNEL,
+  inputsToSave: [...SCAN_INPUT_NAMES],
+  gradFunc: (dy, saved, attrs) => {
+    const inputs: tf.NamedTensorMap = { dy: dy as tf.Tensor };
+    SCAN_INPUT_NAMES.forEach((name, i) => inputs[name] = saved[i]);
+    const grads = tf.engine().runKernel(
+      SELECTIVE_SCAN_GRAD_KERNEL,
+      inputs,
+      attrs as unknown as tf.NamedAttrMap,
+    ) as tf.Tensor[];
+    const out: Record<string, () => tf.Tensor> = {};
+    SCAN_INPUT_NAMES.forEach((name, i) => out[name] = () => grads[i]);
+    return out;
+  },
+};
+
+/**
+ * Registers the forward and backward kernels for `cpu` and `wasm` and the
+ * gradient; idempotent. Called when `model/selective_scan.ts` is imported.
+ */
+export function registerScanKernels(): void {
+  const kernels: tf.KernelConfig[] = [
+    {
+      kernelName: SELECTIVE_SCAN_KERNEL,
+      backendName: "cpu",
+      kernelFunc: cpuForward as tf.KernelFunc,
+    },
+    {
+      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+      backendName: "cpu",
+      kernelFunc: cpuBackward as unknown as tf.KernelFunc,
+    },
+    {
+      kernelName: SELECTIVE_SCAN_KERNEL,
+      backendName: "wasm",
+      kernelFunc: wasmForward as tf.KernelFunc,
+    },
+    {
+      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+      backendName: "wasm",
+      kernelFunc: wasmBackward as unknown as tf.KernelFunc,
+    },
+  ];
+  for (const k of kernels) {
+    if (tf.getKernel(k.kernelName, k.backendName) === undefined) {
+      tf.registerKernel(k);
+    }
+  }
+  if (tf.getGradient(SELECTIVE_SCAN_KERNEL) === undefined) {
+    tf.registerGradient(scanGradConfig);
+  }
+}
