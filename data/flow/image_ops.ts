@@ -1,0 +1,327 @@
+/**
+ * Image primitives with OpenCV semantics, as TV-L1 needs them: bilinear
+ * `resize` (`INTER_LINEAR`), bicubic `remap` (`INTER_CUBIC`, `BORDER_CONSTANT`
+ * 0, coordinates quantised to 1/32 pixel as OpenCV's fixed-point maps do),
+ * 5×5 / 3×3 median filter (`BORDER_REPLICATE`), and the centred gradient of
+ * `tvl1flow.cpp`. All images are single-channel, row-major `Float32Array`s.
+ *
+ * @module
+ */
+
+/** OpenCV's `INTER_TAB_SIZE`: remap resolves sub-pixel positions to 1/32. */
+const TAB_SIZE = 32;
+const TAB_BITS = 5;
+
+/** OpenCV `cvRound`: round half to even (what `lrint` does by default). */
+function roundHalfEven(v: number): number {
+  const r = Math.round(v);
+  return r - v === 0.5 && (r & 1) !== 0 ? r - 1 : r;
+}
+
+/**
+ * The size OpenCV's `resize(src, dst, Size(), f, f)` gives a side of length
+ * `n`: `saturate_cast<int>(n * f)` (round half to even).
+ *
+ * @param n source side length
+ * @param factor scale factor
+ * @returns destination side length
+ */
+export function scaledSize(n: number, factor: number): number {
+  return roundHalfEven(n * factor);
+}
+
+/** Per-destination-index source offsets and weights of linear resize. */
+function linearTaps(
+  dstLen: number,
+  srcLen: number,
+  scale: number,
+  clampFraction: boolean,
+): { i0: Int32Array; i1: Int32Array; w1: Float32Array } {
+  const i0 = new Int32Array(dstLen);
+  const i1 = new Int32Array(dstLen);
+  const w1 = new Float32Array(dstLen);
+  for (let d = 0; d < dstLen; d++) {
+    const f = Math.fround((d + 0.5) * scale - 0.5);
+    let s = Math.floor(f);
+    let frac = Math.fround(f - s);
+    if (clampFraction) {
+      if (s < 0) {
+        s = 0;
+        frac = 0;
+      }
+      if (s >= srcLen - 1) {
+        s = srcLen - 1;
+        frac = 0;
+      }
+    }
+    i0[d] = Math.min(Math.max(s, 0), srcLen - 1);
+    i1[d] = Math.min(Math.max(s + 1, 0), srcLen - 1);
+    w1[d] = frac;
+  }
+  return { i0, i1, w1 };
+}
+
+/**
+ * Bilinear resize with OpenCV `INTER_LINEAR` semantics (half-pixel centres,
+ * edge clamping). `scaleX`/`scaleY` are OpenCV's `1/inv_scale`: source pixels
+ * per destination pixel. When the destination size was given explicitly,
+ * OpenCV uses `1 / (dst / src)`; when a factor `f` was given, `1 / f`.
+ *
+ * @param src source image, `srcW × srcH`
+ * @param srcW source width
+ * @param srcH source height
+ * @param dstW destination width
+ * @param dstH destination height
+ * @param scaleX source pixels per destination pixel along x
+ * @param scaleY source pixels per destination pixel along y
+ * @param out optional destination buffer of length `dstW * dstH`
+ * @returns the resized image
+ */
+export function resizeLinear(
+  src: Float32Array,
+  srcW: number,
+  srcH: number,
+  dstW: number,
+  dstH: number,
+  scaleX: number = 1 / (dstW / srcW),
+  scaleY: number = 1 / (dstH / srcH),
+  out: Float32Array = new Float32Array(dstW * dstH),
+): Float32Array {
+  const tx = linearTaps(dstW, srcW, scaleX, true);
+  const ty = linearTaps(dstH, srcH, scaleY, false);
+  const row0 = new Float32Array(dstW);
+  const row1 = new Float32Array(dstW);
+  const { i0: xi0, i1: xi1, w1: xw1 } = tx;
+  const hpass = (sy: number, dst: Float32Array) => {
+    const base = sy * srcW;
+    for (let x = 0; x < dstW; x++) {
+      const a = xw1[x];
+      dst[x] = src[base + xi0[x]] * Math.fround(1 - a) +
+        src[base + xi1[x]] * a;
+    }
+  };
+  for (let y = 0; y < dstH; y++) {
+    const b = ty.w1[y];
+    const b0 = Math.fround(1 - b);
+    hpass(ty.i0[y], row0);
+    hpass(ty.i1[y], row1);
+    const o = y * dstW;
+    for (let x = 0; x < dstW; x++) out[o + x] = row0[x] * b0 + row1[x] * b;
+  }
+  return out;
+}
+
+/** OpenCV `interpolateCubic` (A = −0.75), in float32 arithmetic. */
+function cubicCoeffs(x: number, c: Float32Array, o: number): void {
+  const f = Math.fround;
+  const A = -0.75;
+  const x1 = f(x + 1);
+  c[o] = f(f(f(f(f(f(A * x1) - 5 * A) * x1) + 8 * A) * x1) - 4 * A);
+  c[o + 1] = f(f(f(f(f((A + 2) * x) - (A + 3)) * x) * x) + 1);
+  const y = f(1 - x);
+  c[o + 2] = f(f(f(f(f((A + 2) * y) - (A + 3)) * y) * y) + 1);
+  c[o + 3] = f(f(f(1 - c[o]) - c[o + 1]) - c[o + 2]);
+}
+
+/** 32×32 sub-pixel positions × 16 bicubic weights, as OpenCV tabulates them. */
+const CUBIC_TAB: Float32Array = (() => {
+  const t1 = new Float32Array(TAB_SIZE * 4);
+  for (let i = 0; i < TAB_SIZE; i++) {
+    cubicCoeffs(Math.fround(i * Math.fround(1 / TAB_SIZE)), t1, i * 4);
+  }
+  const t2 = new Float32Array(TAB_SIZE * TAB_SIZE * 16);
+  let k = 0;
+  for (let i = 0; i < TAB_SIZE; i++) {
+    for (let j = 0; j < TAB_SIZE; j++) {
+      for (let a = 0; a < 4; a++) {
+        const vy = t1[i * 4 + a];
+        for (let b = 0; b < 4; b++) t2[k++] = vy * t1[j * 4 + b];
+      }
+    }
+  }
+  return t2;
+})();
+
+/**
+ * Warp three same-size images at `(x + u, y + v)` with OpenCV's
+ * `remap(..., INTER_CUBIC, BORDER_CONSTANT, 0)`: map coordinates are
+ * rounded to 1/32 pixel, the 4×4 bicubic kernel (A = −0.75) is applied, and
+ * taps outside the image count as 0. The three images share the sampling
+ * positions (TV-L1 warps I1 and its two derivatives).
+ *
+ * @param a first source image
+ * @param b second source image
+ * @param c third source image
+ * @param u horizontal displacement per pixel
+ * @param v vertical displacement per pixel
+ * @param width image width
+ * @param height image height
+ * @param outA warped `a`
+ * @param outB warped `b`
+ * @param outC warped `c`
+ */
+export function remapCubic3(
+  a: Float32Array,
+  b: Float32Array,
+  c: Float32Array,
+  u: Float32Array,
+  v: Float32Array,
+  width: number,
+  height: number,
+  outA: Float32Array,
+  outB: Float32Array,
+  outC: Float32Array,
+): void {
+  const tab = CUBIC_TAB;
+  const w1 = width - 3;
+  const h1 = height - 3;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = y * width + x;
+      // map1 = x + u, map2 = y + v, stored as float32 by OpenCV.
+      const mx = Math.fround(x + u[i]);
+      const my = Math.fround(y + v[i]);
+      const X = roundHalfEven(mx * TAB_SIZE);
+      const Y = roundHalfEven(my * TAB_SIZE);
+      const sx = (X >> TAB_BITS) - 1;
+      const sy = (Y >> TAB_BITS) - 1;
+      const wo = ((Y & (TAB_SIZE - 1)) * TAB_SIZE + (X & (TAB_SIZE - 1))) * 16;
+      if (sx >= 0 && sx < w1 && sy >= 0 && sy < h1) {
+        let sa = 0, sb = 0, sc = 0;
+        let p = sy * width + sx;
+        for (let r = 0; r < 4; r++, p += width) {
+          const k = wo + r * 4;
+          const t0 = tab[k], t1 = tab[k + 1], t2 = tab[k + 2], t3 = tab[k + 3];
+          sa += a[p] * t0 + a[p + 1] * t1 + a[p + 2] * t2 + a[p + 3] * t3;
+          sb += b[p] * t0 + b[p + 1] * t1 + b[p + 2] * t2 + b[p + 3] * t3;
+          sc += c[p] * t0 + c[p + 1] * t1 + c[p + 2] * t2 + c[p + 3] * t3;
+        }
+        outA[i] = sa;
+        outB[i] = sb;
+        outC[i] = sc;
+      } else if (sx >= width || sx + 4 <= 0 || sy >= height || sy + 4 <= 0) {
+        outA[i] = 0;
+        outB[i] = 0;
+        outC[i] = 0;
+      } else {
+        let sa = 0, sb = 0, sc = 0;
+        for (let r = 0; r < 4; r++) {
+          const yy = sy + r;
+          if (yy < 0 || yy >= height) continue;
+          for (let q = 0; q < 4; q++) {
+            const xx = sx + q;
+            if (xx < 0 || xx >= width) continue;
+            const t = tab[wo + r * 4 + q];
+            const p = yy * width + xx;
+            sa += a[p] * t;
+            sb += b[p] * t;
+            sc += c[p] * t;
+          }
+        }
+        outA[i] = sa;
+        outB[i] = sb;
+        outC[i] = sc;
+      }
+    }
+  }
+}
+
+/**
+ * Centred image gradient exactly as `tvl1flow.cpp`'s `centeredGradient`:
+ * `½(I[x+1] − I[x−1])` inside, `½` of the one-sided difference on borders.
+ *
+ * @param src image
+ * @param width image width (≥ 2)
+ * @param height image height (≥ 2)
+ * @param dx output ∂I/∂x
+ * @param dy output ∂I/∂y
+ */
+export function centeredGradient(
+  src: Float32Array,
+  width: number,
+  height: number,
+  dx: Float32Array,
+  dy: Float32Array,
+): void {
+  const lc = width - 1;
+  const lr = height - 1;
+  for (let y = 0; y < height; y++) {
+    const r = y * width;
+    const up = y > 0 ? r - width : r;
+    const dn = y < lr ? r + width : r;
+    for (let x = 0; x < width; x++) {
+      const l = x > 0 ? x - 1 : x;
+      const rr = x < lc ? x + 1 : x;
+      dx[r + x] = 0.5 * (src[r + rr] - src[r + l]);
+      dy[r + x] = 0.5 * (src[dn + x] - src[up + x]);
+    }
+  }
+}
+
+/** Median of the first `n` values of `buf` (reorders `buf`). */
+function medianOf(buf: Float64Array, n: number): number {
+  // Partial selection sort up to the middle: simple and exact.
+  const mid = n >> 1;
+  for (let i = 0; i <= mid; i++) {
+    let m = i;
+    let mv = buf[i];
+    for (let j = i + 1; j < n; j++) {
+      if (buf[j] < mv) {
+        mv = buf[j];
+        m = j;
+      }
+    }
+    buf[m] = buf[i];
+    buf[i] = mv;
+  }
+  return buf[mid];
+}
+
+/**
+ * Median filter with a square `ksize × ksize` window (3 or 5, as OpenCV
+ * supports for float images) and replicated borders, like `cv::medianBlur`.
+ * Works in place (`out === src` allowed).
+ *
+ * @param src image
+ * @param width image width
+ * @param height image height
+ * @param ksize window side, 3 or 5
+ * @param out destination (may be `src`)
+ * @param scratch optional scratch buffer of the image's size
+ */
+export function medianBlur(
+  src: Float32Array,
+  width: number,
+  height: number,
+  ksize: number,
+  out: Float32Array,
+  scratch?: Float32Array,
+): void {
+  if (ksize !== 3 && ksize !== 5) {
+    throw new RangeError(
+      `medianBlur: ksize must be 3 or 5 for float images, got ${ksize}`,
+    );
+  }
+  let s = src;
+  if (out === src) {
+    s = scratch && scratch.length >= src.length
+      ? scratch
+      : new Float32Array(src.length);
+    s.set(src);
+  }
+  const r = ksize >> 1;
+  const n = ksize * ksize;
+  const buf = new Float64Array(n);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let k = 0;
+      for (let dy = -r; dy <= r; dy++) {
+        const yy = Math.min(Math.max(y + dy, 0), height - 1) * width;
+        for (let dx = -r; dx <= r; dx++) {
+          buf[k++] = s[yy + Math.min(Math.max(x + dx, 0), width - 1)];
+        }
+      }
+      out[y * width + x] = medianOf(buf, n);
+    }
+  }
+}
