@@ -139,59 +139,70 @@ export const ModelSpecSchema = v.strictObject({
  * batch 128). `epochs` defaults by protocol: 200 for a fixed split (DFME),
  * 70 per fold for LOSO and k-fold.
  */
-export const TrainRecipeSchema = v.strictObject({
-  epochs: v.optional(posInt),
-  batchSize: v.optional(posInt, 128),
-  evalBatchSize: v.optional(posInt, 128),
-  optimizer: v.optional(
-    v.strictObject({
-      lr: v.optional(positive, 1e-4),
-      betas: v.optional(v.tuple([probability, probability]), [0.9, 0.999]),
-      eps: v.optional(positive, 1e-8),
-      weightDecay: v.optional(nonNeg, 0.05),
-    }),
-    {},
-  ),
-  schedule: v.optional(
-    v.strictObject({
-      warmupEpochs: v.optional(nonNegInt, 5),
-      cooldownEpochs: v.optional(nonNegInt, 10),
-      warmupStartLr: v.optional(nonNeg, 1e-6),
-      minLr: v.optional(nonNeg, 1e-6),
-    }),
-    {},
-  ),
-  earlyStopping: v.optional(
-    v.nullable(
+export const TrainRecipeSchema = trainRecipeSchema(true);
+
+/**
+ * The same fields as {@link TrainRecipeSchema}, without defaults: how the
+ * spec's `train` and a variant's `train` are written. They are merged
+ * (spec, then variant) and only then completed with the defaults, so a
+ * variant overrides exactly what it names.
+ */
+export const TrainOverridesSchema = trainRecipeSchema(false);
+
+function trainRecipeSchema<const D extends boolean>(defaults: D) {
+  // deno-lint-ignore no-explicit-any
+  const opt = <S extends v.GenericSchema>(s: S, d: any) =>
+    (defaults ? v.optional(s, d) : v.optional(s)) as D extends true
+      ? v.OptionalSchema<S, v.InferOutput<S>>
+      : v.OptionalSchema<S, undefined>;
+  return v.strictObject({
+    epochs: v.optional(posInt),
+    batchSize: opt(posInt, 128),
+    evalBatchSize: opt(posInt, 128),
+    optimizer: opt(
       v.strictObject({
-        monitor: v.optional(
-          v.picklist([...METRIC_NAMES, "loss"] as const),
-          "uf1",
-        ),
-        patience: v.optional(posInt, 20),
-        minDelta: v.optional(nonNeg, 0),
-        restoreBest: v.optional(v.boolean(), true),
+        lr: opt(positive, 1e-4),
+        betas: opt(v.tuple([probability, probability]), [0.9, 0.999]),
+        eps: opt(positive, 1e-8),
+        weightDecay: opt(nonNeg, 0.05),
       }),
+      {},
     ),
-    {},
-  ),
-  augment: v.optional(
-    v.strictObject({ hflip: v.optional(probability, 0.5) }),
-    {},
-  ),
-  alpha: v.optional(
-    v.strictObject({
-      kind: v.optional(
-        v.picklist(["constant", "linear", "cosine", "step"]),
-        "linear",
+    schedule: opt(
+      v.strictObject({
+        warmupEpochs: opt(nonNegInt, 5),
+        cooldownEpochs: opt(nonNegInt, 10),
+        warmupStartLr: opt(nonNeg, 1e-6),
+        minLr: opt(nonNeg, 1e-6),
+      }),
+      {},
+    ),
+    earlyStopping: opt(
+      v.nullable(
+        v.strictObject({
+          monitor: opt(v.picklist([...METRIC_NAMES, "loss"] as const), "uf1"),
+          patience: opt(posInt, 20),
+          minDelta: opt(nonNeg, 0),
+          restoreBest: opt(v.boolean(), true),
+        }),
       ),
-      start: v.optional(nonNeg, 0),
-      end: v.optional(nonNeg, 1),
-      rampEpochs: v.optional(posInt),
-    }),
-    {},
-  ),
-});
+      {},
+    ),
+    augment: opt(v.strictObject({ hflip: opt(probability, 0.5) }), {}),
+    alpha: opt(
+      v.strictObject({
+        kind: opt(
+          v.picklist(["constant", "linear", "cosine", "step"]),
+          "linear",
+        ),
+        start: opt(nonNeg, 0),
+        end: opt(nonNeg, 1),
+        rampEpochs: v.optional(posInt),
+      }),
+      {},
+    ),
+  });
+}
 
 /**
  * The dataset: a `DatasetRequest` of `data/types.ts` (`synthetic-dfme`,
@@ -278,7 +289,7 @@ export const ValidationSchema = v.variant("kind", [
 export const VariantSchema = v.strictObject({
   description: v.optional(v.string()),
   model: v.optional(ModelSpecSchema),
-  train: v.optional(TrainRecipeSchema),
+  train: v.optional(TrainOverridesSchema),
 });
 
 /** Published numbers of one row (percent or fraction, as the paper prints them). */
@@ -356,7 +367,7 @@ const experimentEntries = {
   model: v.optional(ModelSpecSchema, {}),
   variants: v.optional(v.record(v.string(), VariantSchema), {}),
   grid: v.optional(GridSchema),
-  train: v.optional(TrainRecipeSchema, {}),
+  train: v.optional(TrainOverridesSchema, {}),
   seeds: v.optional(
     v.pipe(v.array(SeedSchema), v.minLength(1, "expected at least one seed")),
     [0],
@@ -374,8 +385,10 @@ export const PresetSchema = v.strictObject({
   model: v.optional(ModelSpecSchema),
   variants: v.optional(v.record(v.string(), VariantSchema)),
   grid: v.optional(GridSchema),
-  train: v.optional(TrainRecipeSchema),
-  seeds: experimentEntries.seeds,
+  train: v.optional(TrainOverridesSchema),
+  seeds: v.optional(
+    v.pipe(v.array(SeedSchema), v.minLength(1, "expected at least one seed")),
+  ),
   backend: v.optional(BackendNameSchema),
   report: v.optional(v.partial(ReportSpecSchema)),
 });
@@ -396,7 +409,9 @@ export type ModelSpecInput = v.InferInput<typeof ModelSpecSchema>;
 /** Validated model overrides. */
 export type ModelSpec = v.InferOutput<typeof ModelSpecSchema>;
 /** A training recipe as written (every field optional). */
-export type TrainRecipeInput = v.InferInput<typeof TrainRecipeSchema>;
+export type TrainRecipeInput = v.InferInput<typeof TrainOverridesSchema>;
+/** A complete training recipe (defaults filled in, `epochs` possibly unset). */
+export type TrainRecipeOutput = v.InferOutput<typeof TrainRecipeSchema>;
 /** A variant as written. */
 export type VariantInput = v.InferInput<typeof VariantSchema>;
 /** A preset as written. */

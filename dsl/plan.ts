@@ -1,0 +1,481 @@
+/**
+ * The planner (pure): a resolved spec → variants with complete model
+ * configs and training recipes → jobs, one per variant × root seed × fold,
+ * each with its fully resolved description, derived seeds and a stable hash
+ * (SHA-256 of its canonical JSON), which names its run folder
+ * `runs/<experiment>/<hash16>/`.
+ *
+ * Folds: LOSO has one fold per subject, named by the subject id, in sorted
+ * order; k-fold deals subjects (ordered by a hash of their id, independent
+ * of the root seed) round-robin into `fold1…foldK`; a fixed split has one
+ * fold named `split`. Plan order: variants (as declared, grid variants
+ * after their base), then seeds (as listed), then folds.
+ *
+ * @module
+ */
+import * as v from "valibot";
+import type { ModelConfig } from "../model/types.ts";
+import type { SampleRecord } from "../data/types.ts";
+import type { JobSeeds, TrainRecipe } from "./engine_types.ts";
+import { SpecError, type SpecIssue } from "./errors.ts";
+import { hashValue, sha256Hex } from "./hash.ts";
+import { deepMerge, setPath } from "./merge.ts";
+import {
+  type Experiment,
+  type Protocol,
+  TrainRecipeSchema,
+  type Validation,
+  VariantSchema,
+} from "./schema.ts";
+import { deriveSeed, jobSeeds } from "./seeds.ts";
+import { toSpecIssues } from "./spec.ts";
+
+/** What the planner needs from the model library (`model/mod.ts`). */
+export interface ModelLibrary {
+  /** the MERba base configuration. */
+  merbaBase(overrides?: Partial<ModelConfig>): ModelConfig;
+  /** the MambaVision-B configuration. */
+  mambaVisionB(overrides?: Partial<ModelConfig>): ModelConfig;
+  /** throws an error naming the field and value when a config is invalid. */
+  validateModelConfig(config: ModelConfig): void;
+  /** trainable parameter count of a config (for `--dry-run`). */
+  countParams?(config: ModelConfig): number;
+}
+
+/** A variant with everything resolved. */
+export interface ResolvedVariant {
+  /** variant name (`default` when the spec declares none). */
+  name: string;
+  /** its description, if any. */
+  description: string;
+  /** the complete, validated model configuration. */
+  modelConfig: ModelConfig;
+  /** the complete training recipe. */
+  recipe: TrainRecipe;
+}
+
+/** One fold of the protocol. */
+export interface Fold {
+  /** `split` (fixed split), the subject id (LOSO), `fold1`… (k-fold). */
+  name: string;
+  /** subjects tested in this fold (null: the fixed split's test splits). */
+  testSubjects: string[] | null;
+}
+
+/** The data identity of a job (the corpus root and cache folder are not part of it). */
+export interface JobDataset {
+  name: string;
+  imageSize: number;
+  channels: "uv" | "uvs";
+  options: Record<string, unknown>;
+}
+
+/** A job's resolved description: everything its results depend on. */
+export interface JobSpec {
+  experiment: string;
+  variant: string;
+  /** the root seed. */
+  seed: number;
+  fold: Fold;
+  dataset: JobDataset;
+  protocol: Protocol;
+  validation: Validation;
+  modelConfig: ModelConfig;
+  recipe: TrainRecipe;
+  /** streams derived from (seed, fold name). */
+  seeds: JobSeeds;
+  backend: string;
+}
+
+/** A planned job: its description plus its hash. */
+export interface Job extends JobSpec {
+  /** SHA-256 (hex) of the canonical JSON of the {@link JobSpec}. */
+  hash: string;
+  /** the run folder name: the hash's first 16 hex digits. */
+  id: string;
+}
+
+/** Default epochs per protocol (paper: 200 on DFME, 70 per LOSO fold). */
+export function defaultEpochs(protocol: Protocol): number {
+  return protocol.kind === "fixedSplit" ? 200 : 70;
+}
+
+/** Class count of the built-in datasets (others: from the loaded dataset). */
+export function knownClassCount(dataset: string): number | undefined {
+  if (dataset === "synthetic-dfme" || dataset === "dfme") return 7;
+  if (dataset === "synthetic-3db" || dataset === "megc2019") return 3;
+  return undefined;
+}
+
+function fieldOf(err: unknown): string | undefined {
+  if (err && typeof err === "object") {
+    for (const key of ["field", "path"]) {
+      const f = (err as Record<string, unknown>)[key];
+      if (typeof f === "string" && f !== "") return f;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Expands `grid` into generated variants (see `GridSchema`): raw variant
+ * overrides keyed by name, in plan order.
+ */
+export function expandVariants(
+  spec: Pick<Experiment, "variants" | "grid">,
+): Map<string, Record<string, unknown>> {
+  const declared = new Map<string, Record<string, unknown>>(
+    Object.entries(spec.variants).map((
+      [k, val],
+    ) => [k, val as Record<string, unknown>]),
+  );
+  if (!spec.grid || Object.keys(spec.grid).length === 0) {
+    if (declared.size === 0) declared.set("default", {});
+    return declared;
+  }
+  const axes = Object.entries(spec.grid);
+  let combos: [string, unknown][][] = [[]];
+  for (const [path, values] of axes) {
+    combos = combos.flatMap((c) =>
+      values.map((val) => [...c, [path, val] as [string, unknown]])
+    );
+  }
+  const bases = declared.size
+    ? [...declared]
+    : [["", {}] as [string, Record<string, unknown>]];
+  const out = new Map<string, Record<string, unknown>>();
+  for (const [baseName, base] of bases) {
+    for (const combo of combos) {
+      const label = combo.map(([p, val]) =>
+        `${p.replace(/^(model|train)\./, "")}=${
+          typeof val === "string" ? val : JSON.stringify(val)
+        }`
+      ).join(",");
+      let variant: Record<string, unknown> = base;
+      for (const [p, val] of combo) variant = setPath(variant, p, val);
+      const r = v.safeParse(VariantSchema, variant);
+      if (!r.success) {
+        throw new SpecError(
+          toSpecIssues(r.issues).map((i) => ({
+            path: `grid.${
+              combo.map(([p]) => p).find((p) => i.path.startsWith(p)) ?? i.path
+            }`,
+            message: i.message,
+          })),
+        );
+      }
+      out.set(baseName ? `${baseName}[${label}]` : label, variant);
+    }
+  }
+  return out;
+}
+
+/**
+ * Resolves every variant (or only `only`, by name): merges spec and variant
+ * overrides over the model base and the recipe defaults, fills
+ * `inputSize`/`inChannels`/`numClasses` from the dataset, and validates
+ * each model config with the model library. Errors name the variant's path,
+ * e.g. `variants.hv.model.windowSize: …`.
+ */
+export function resolveVariants(
+  spec: Experiment,
+  lib: ModelLibrary,
+  options: { numClasses?: number; only?: string[]; file?: string } = {},
+): ResolvedVariant[] {
+  const all = expandVariants(spec);
+  const only = options.only ?? [];
+  for (const name of only) {
+    if (!all.has(name)) {
+      throw new SpecError([{
+        path: "variants",
+        message: `no variant ${JSON.stringify(name)} (known: ${
+          [...all.keys()].join(", ")
+        })`,
+      }], options.file);
+    }
+  }
+  const numClasses = options.numClasses ?? knownClassCount(spec.dataset.name);
+  const issues: SpecIssue[] = [];
+  const out: ResolvedVariant[] = [];
+  for (const [name, variant] of all) {
+    if (only.length && !only.includes(name)) continue;
+    const vPath = spec.variants[name]
+      ? `variants.${name}`
+      : spec.grid
+      ? `grid`
+      : "model";
+    const vModel = (variant.model ?? {}) as Record<string, unknown>;
+    const { base: specBase, ...specModel } = spec.model as Record<
+      string,
+      unknown
+    >;
+    const { base: varBase, ...varModel } = vModel;
+    const base = (varBase ?? specBase ?? "merba") as string;
+    const derived: Record<string, unknown> = {
+      inputSize: spec.dataset.imageSize,
+      inChannels: spec.dataset.channels === "uvs" ? 3 : 2,
+    };
+    const overrides = deepMerge(specModel, varModel);
+    if (numClasses !== undefined) {
+      if (
+        overrides.numClasses !== undefined &&
+        overrides.numClasses !== numClasses
+      ) {
+        const where = varModel.numClasses !== undefined
+          ? `${vPath}.model`
+          : "model";
+        issues.push({
+          path: `${where}.numClasses`,
+          message:
+            `dataset ${spec.dataset.name} has ${numClasses} classes, got ${overrides.numClasses}`,
+        });
+        continue;
+      }
+      derived.numClasses = numClasses;
+    }
+    const baseConfig = base === "mambavision-b"
+      ? lib.mambaVisionB()
+      : lib.merbaBase();
+    const modelConfig = deepMerge(
+      deepMerge(baseConfig, derived),
+      overrides,
+    ) as ModelConfig;
+    try {
+      lib.validateModelConfig(modelConfig);
+    } catch (e) {
+      const field = fieldOf(e);
+      const top = field?.split(".")[0];
+      const where = top !== undefined && top in varModel
+        ? `${vPath}.model`
+        : top !== undefined && top in specModel
+        ? "model"
+        : name === "default"
+        ? "model"
+        : `${vPath}.model`;
+      issues.push({
+        path: field ? `${where}.${field}` : where,
+        message: (e as Error).message,
+      });
+      continue;
+    }
+    const trainRaw = deepMerge(spec.train, variant.train ?? {});
+    const r = v.safeParse(TrainRecipeSchema, trainRaw);
+    if (!r.success) {
+      for (const i of toSpecIssues(r.issues)) {
+        issues.push({ path: `${vPath}.train.${i.path}`, message: i.message });
+      }
+      continue;
+    }
+    const recipe: TrainRecipe = {
+      ...r.output,
+      epochs: r.output.epochs ?? defaultEpochs(spec.protocol),
+    };
+    if (recipe.earlyStopping && spec.validation.kind === "none") {
+      issues.push({
+        path: (variant.train as Record<string, unknown> | undefined)
+            ?.earlyStopping !==
+            undefined
+          ? `${vPath}.train.earlyStopping`
+          : "train.earlyStopping",
+        message:
+          "early stopping needs validation data: set `validation` or `train.earlyStopping: null`",
+      });
+      continue;
+    }
+    out.push({
+      name,
+      description: (variant.description as string | undefined) ?? "",
+      modelConfig,
+      recipe,
+    });
+  }
+  if (issues.length) throw new SpecError(issues, options.file);
+  return out;
+}
+
+function hashOrder(salt: string, items: string[]): string[] {
+  return items.map((s) => [sha256Hex(`${salt}\0${s}`), s] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1))
+    .map(([, s]) => s);
+}
+
+/** Sorted distinct subjects of a sample list. */
+export function subjectsOf(
+  samples: readonly Pick<SampleRecord, "subject">[],
+): string[] {
+  return [...new Set(samples.map((s) => s.subject))].sort();
+}
+
+/**
+ * The folds of a protocol over a dataset's samples. Throws when the data
+ * cannot support the protocol (no subjects, k > subjects).
+ */
+export function foldsFor(
+  protocol: Protocol,
+  samples: readonly Pick<SampleRecord, "subject">[],
+): Fold[] {
+  if (protocol.kind === "fixedSplit") {
+    return [{ name: "split", testSubjects: null }];
+  }
+  const subjects = subjectsOf(samples);
+  if (protocol.kind === "loso") {
+    if (subjects.length < 2) {
+      throw new SpecError([{
+        path: "protocol",
+        message: `LOSO needs ≥ 2 subjects, the dataset has ${subjects.length}`,
+      }]);
+    }
+    return subjects.map((s) => ({ name: s, testSubjects: [s] }));
+  }
+  if (protocol.k > subjects.length) {
+    throw new SpecError([{
+      path: "protocol.k",
+      message:
+        `k = ${protocol.k} exceeds the dataset's ${subjects.length} subjects`,
+    }]);
+  }
+  const groups: string[][] = Array.from({ length: protocol.k }, () => []);
+  hashOrder("kfold", subjects).forEach((s, i) =>
+    groups[i % protocol.k].push(s)
+  );
+  return groups.map((g, i) => ({
+    name: `fold${i + 1}`,
+    testSubjects: g.sort(),
+  }));
+}
+
+/** Plans the jobs: variants × seeds × folds, in plan order, with hashes. */
+export function planJobs(
+  spec: Experiment,
+  variants: ResolvedVariant[],
+  folds: Fold[],
+): Job[] {
+  const dataset: JobDataset = {
+    name: spec.dataset.name,
+    imageSize: spec.dataset.imageSize,
+    channels: spec.dataset.channels,
+    options: spec.dataset.options ?? {},
+  };
+  const jobs: Job[] = [];
+  for (const variant of variants) {
+    for (const seed of spec.seeds) {
+      for (const fold of folds) {
+        const js: JobSpec = {
+          experiment: spec.name,
+          variant: variant.name,
+          seed,
+          fold,
+          dataset,
+          protocol: spec.protocol,
+          validation: spec.validation,
+          modelConfig: variant.modelConfig,
+          recipe: variant.recipe,
+          seeds: jobSeeds(seed, fold.name),
+          backend: spec.backend,
+        };
+        const hash = hashValue(js);
+        jobs.push({ ...js, hash, id: hash.slice(0, 16) });
+      }
+    }
+  }
+  return jobs;
+}
+
+/** The jobs of shard `index` (1-based) of `count`: every count-th job of the plan. */
+export function shardJobs<T>(
+  jobs: readonly T[],
+  index: number,
+  count: number,
+): T[] {
+  if (
+    !Number.isInteger(count) || count < 1 || !Number.isInteger(index) ||
+    index < 1 || index > count
+  ) {
+    throw new RangeError(`shard ${index}/${count}: expected 1 ≤ index ≤ count`);
+  }
+  return jobs.filter((_, i) => i % count === index - 1);
+}
+
+/** A job's samples. */
+export interface JobSamples<T> {
+  train: T[];
+  validation: T[] | null;
+  tests: Record<string, T[]>;
+}
+
+/**
+ * Splits a dataset's samples for a job (pure): the protocol's train/test
+ * parts, then the validation choice. `subjects` validation holds out
+ * max(1, round(fraction × training subjects)) training subjects, chosen by
+ * a hash order salted with the job's root seed and fold. Throws naming the
+ * split or fold when a part would be empty.
+ */
+export function splitSamples<T extends Pick<SampleRecord, "subject" | "split">>(
+  job: Pick<JobSpec, "protocol" | "validation" | "seed" | "fold">,
+  samples: readonly T[],
+): JobSamples<T> {
+  let train: T[];
+  const tests: Record<string, T[]> = {};
+  const p = job.protocol;
+  if (p.kind === "fixedSplit") {
+    train = samples.filter((s) => s.split === p.train);
+    if (!train.length) {
+      throw new Error(
+        `protocol.train: the dataset has no samples in split ${
+          JSON.stringify(p.train)
+        }`,
+      );
+    }
+    for (const name of p.tests) {
+      tests[name] = samples.filter((s) => s.split === name);
+      if (!tests[name].length) {
+        throw new Error(
+          `protocol.tests: the dataset has no samples in split ${
+            JSON.stringify(name)
+          }`,
+        );
+      }
+    }
+  } else {
+    const held = new Set(job.fold.testSubjects ?? []);
+    tests.test = samples.filter((s) => held.has(s.subject));
+    train = samples.filter((s) => !held.has(s.subject));
+    if (!tests.test.length) {
+      throw new Error(`fold ${job.fold.name}: no test samples`);
+    }
+    if (!train.length) {
+      throw new Error(`fold ${job.fold.name}: no training samples`);
+    }
+  }
+  const val = job.validation;
+  if (val.kind === "none") return { train, validation: null, tests };
+  if (val.kind === "test") {
+    const name = val.split ?? Object.keys(tests)[0];
+    if (!tests[name]) {
+      throw new Error(
+        `validation.split: no test split ${JSON.stringify(name)} (have ${
+          Object.keys(tests).join(", ")
+        })`,
+      );
+    }
+    return { train, validation: tests[name], tests };
+  }
+  const subjects = subjectsOf(train);
+  const n = Math.max(1, Math.round(val.fraction * subjects.length));
+  if (n >= subjects.length) {
+    throw new Error(
+      `validation.fraction: ${val.fraction} of ${subjects.length} training subjects leaves none to train on (fold ${job.fold.name})`,
+    );
+  }
+  const held = new Set(
+    hashOrder(
+      String(deriveSeed(job.seed, job.fold.name, "validation")),
+      subjects,
+    ).slice(0, n),
+  );
+  return {
+    train: train.filter((s) => !held.has(s.subject)),
+    validation: train.filter((s) => held.has(s.subject)),
+    tests,
+  };
+}
