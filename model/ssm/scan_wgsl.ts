@@ -39,6 +39,7 @@ fn scanSoftplus(z : f32) -> f32 {
 export function forwardWgsl(dims: ScanDims, deltaSoftplus: boolean): string {
   return `${constants(dims, deltaSoftplus)}
 fn main(index : i32) {
+  _ = uniforms.outShape; // keeps the uniform binding in the 'auto' layout
   if (index >= SCAN_BATCH * SCAN_DIM) { return; }
   let b = index / SCAN_DIM;
   let d = index % SCAN_DIM;
@@ -103,19 +104,42 @@ export function gradLayout(dims: ScanDims): GradLayout {
 }
 
 /**
- * Backward scan: inputs `xu, xdelta, xa, xb, xc, xd, xbias, xdy`; output the
- * packed buffer of {@link gradLayout}. The forward states are stored in the
+ * Packs the per-channel parameters `xa` [D, N], `xd` [D], `xbias` [D] into one
+ * buffer [D·N + 2·D] (the backward program would otherwise bind 9 storage
+ * buffers; WebGPU guarantees 8).
+ */
+export function packParamsWgsl(dims: ScanDims): string {
+  const dn = dims.dim * dims.state;
+  const d = dims.dim;
+  return `
+fn main(index : i32) {
+  _ = uniforms.outShape; // keeps the uniform binding in the 'auto' layout
+  if (index < ${dn}) {
+    result[index] = xa[index];
+  } else if (index < ${dn + d}) {
+    result[index] = xd[index - ${dn}];
+  } else if (index < ${dn + 2 * d}) {
+    result[index] = xbias[index - ${dn + d}];
+  }
+}
+`;
+}
+
+/**
+ * Backward scan: inputs `xu, xdelta, xparams, xb, xc, xdy` (`xparams` from
+ * {@link packParamsWgsl}); output the packed buffer of {@link gradLayout}. The forward states are stored in the
  * `hc` region during a first pass and overwritten by dy·h_t on the way back.
  */
 export function backwardWgsl(dims: ScanDims, deltaSoftplus: boolean): string {
   const o = gradLayout(dims);
   return `${constants(dims, deltaSoftplus)}
 fn main(index : i32) {
+  _ = uniforms.outShape; // keeps the uniform binding in the 'auto' layout
   if (index >= SCAN_BATCH * SCAN_DIM) { return; }
   let b = index / SCAN_DIM;
   let d = index % SCAN_DIM;
-  let bias = xbias[d];
-  let skip = xd[d];
+  let bias = xparams[SCAN_DIM * SCAN_NS + SCAN_DIM + d];
+  let skip = xparams[SCAN_DIM * SCAN_NS + d];
   var h : array<f32, SCAN_NS>;
   var gh : array<f32, SCAN_NS>;
   var ga : array<f32, SCAN_NS>;
@@ -124,7 +148,7 @@ fn main(index : i32) {
     h[n] = 0.0;
     gh[n] = 0.0;
     ga[n] = 0.0;
-    a[n] = xa[d * SCAN_NS + n];
+    a[n] = xparams[d * SCAN_NS + n];
   }
   for (var t = 0; t < SCAN_LEN; t++) {
     let row = (b * SCAN_LEN + t) * SCAN_DIM + d;
@@ -194,6 +218,7 @@ export function stridedSumWgsl(
 ): string {
   return `
 fn main(index : i32) {
+  _ = uniforms.outShape; // keeps the uniform binding in the 'auto' layout
   if (index >= ${size}) { return; }
   let base = ${offset} + (index / ${inner}) * ${
     count * inner

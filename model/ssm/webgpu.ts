@@ -24,6 +24,7 @@ import {
   backwardWgsl,
   forwardWgsl,
   gradLayout,
+  packParamsWgsl,
   SCAN_WORKGROUP,
   stridedSumWgsl,
 } from "./scan_wgsl.ts";
@@ -119,20 +120,37 @@ function webgpuBackward(
   if (inputs.dy === undefined) {
     throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
   }
-  const ins = [...SCAN_INPUT_NAMES.map((n) => named[n]), inputs.dy];
-  const dims = scanDimsOf(ins[0], ins[2]);
+  const dims = scanDimsOf(named.u, named.A);
   const softplus = Boolean(attrs?.deltaSoftplus);
   const o = gradLayout(dims);
   checkSize(o.size, SELECTIVE_SCAN_GRAD_KERNEL);
   const tag = `${dims.batch}_${dims.length}_${dims.dim}_${dims.state}`;
+  const paramSize = dims.dim * dims.state + 2 * dims.dim;
+  const pack = program(
+    `merbaScanPack_${tag}`,
+    ["xa", "xd", "xbias"],
+    [paramSize],
+    paramSize,
+    packParamsWgsl(dims),
+  );
+  const params: tf.TensorInfo = backend.runWebGPUProgram(
+    pack,
+    [named.A, named.D, named.deltaBias],
+    "float32",
+  );
   const main = program(
     `merbaScanBwd_${tag}_${softplus}`,
-    [...SCAN_INPUT_NAMES.map((n) => WGSL_NAMES[n]), WGSL_NAMES.dy],
+    ["xu", "xdelta", "xparams", "xb", "xc", "xdy"],
     [o.size],
     dims.batch * dims.dim,
     backwardWgsl(dims, softplus),
   );
-  const packed: tf.TensorInfo = backend.runWebGPUProgram(main, ins, "float32");
+  const packed: tf.TensorInfo = backend.runWebGPUProgram(
+    main,
+    [named.u, named.delta, params, named.B, named.C, inputs.dy],
+    "float32",
+  );
+  backend.disposeData(params.dataId);
   const { batch, length, dim, state } = dims;
   const reduce = (
     name: string,
