@@ -8,3 +8,16 @@
  * @module
  */
 export { invertPermutation, permute } from "./permute.ts";
+export {
+  nativeKernelConfig,
+  type ProvidedKernel,
+  registerProvidedKernels,
+} from "./register.ts";
+export {
+  conv2DBackpropFilterViaConv,
+  conv2DBackpropInputViaConv,
+  depthwiseBackpropFilterViaConv,
+  depthwiseBackpropInputViaConv,
+} from "./conv_backprop.ts";
+export { maxPoolGradWasm, unsortedSegmentSumWasm } from "./wasm_js_kernels.ts";
+export { type Attrs, KernelScope } from "./kernel_scope.ts";

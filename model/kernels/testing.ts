@@ -75,6 +75,30 @@ export function maxRelError(
 }
 
 /**
+ * Largest elementwise error relative to a per-element scale of
+ * `max(|e_i|, fraction · max_j |e_j|)`: relative where values are large,
+ * and relative to the tensor's magnitude where cancellation leaves an
+ * element near zero (float32 sums in a different order differ there by
+ * ~1e-7 of the summands, not of the result).
+ *
+ * @param actual values under test.
+ * @param expected reference values.
+ * @param fraction share of the tensor's max magnitude used as the floor.
+ * @returns the maximum scaled error.
+ */
+export function maxScaledError(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  fraction = 0.1,
+): number {
+  let peak = 0;
+  for (let i = 0; i < expected.length; i++) {
+    peak = Math.max(peak, Math.abs(expected[i]));
+  }
+  return maxRelError(actual, expected, Math.max(fraction * peak, 1e-30));
+}
+
+/**
  * Runs `f` with `backend` active and restores the previously active backend.
  *
  * @param backend the backend to activate (must already be registered).

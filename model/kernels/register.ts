@@ -1,0 +1,130 @@
+/**
+ * Registration of the provided kernels. Importing this module registers
+ * them for the wasm backend (the only backend here with gaps); calling
+ * {@link registerProvidedKernels} again is harmless.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+// The wasm backend registers its own kernels on import; ours must come after.
+import "@tensorflow/tfjs-backend-wasm";
+import {
+  conv2DBackpropFilterViaConv,
+  conv2DBackpropInputViaConv,
+  depthwiseBackpropFilterViaConv,
+  depthwiseBackpropInputViaConv,
+} from "./conv_backprop.ts";
+import { maxPoolGradWasm, unsortedSegmentSumWasm } from "./wasm_js_kernels.ts";
+
+/** One kernel this module put in TensorFlow.js' registry. */
+export interface ProvidedKernel {
+  /** TensorFlow.js kernel name, e.g. `Conv2DBackpropFilter`. */
+  kernelName: string;
+  /** backend it was registered for. */
+  backendName: string;
+  /** true when it replaced the backend's own (wrong or slow) kernel. */
+  replaced: boolean;
+  /** why it is provided. */
+  reason: string;
+}
+
+interface Provision {
+  kernelName: string;
+  kernelFunc: tf.KernelFunc;
+  /** `missing`: only when absent; `replace`: also over the native kernel. */
+  mode: "missing" | "replace";
+  reason: string;
+}
+
+const WASM: Provision[] = [
+  {
+    kernelName: "Conv2DBackpropFilter",
+    kernelFunc: conv2DBackpropFilterViaConv as tf.KernelFunc,
+    mode: "missing",
+    reason: "missing on wasm (conv2d weight gradient)",
+  },
+  {
+    kernelName: "Conv2DBackpropInput",
+    kernelFunc: conv2DBackpropInputViaConv as tf.KernelFunc,
+    mode: "replace",
+    reason:
+      "wasm's own is a naive loop; a conv over the dilated dy runs on XNNPACK (see scripts/bench/kernels_bench.ts)",
+  },
+  {
+    kernelName: "DepthwiseConv2dNativeBackpropFilter",
+    kernelFunc: depthwiseBackpropFilterViaConv as tf.KernelFunc,
+    mode: "missing",
+    reason: "missing on wasm (depthwise conv weight gradient)",
+  },
+  {
+    kernelName: "DepthwiseConv2dNativeBackpropInput",
+    kernelFunc: depthwiseBackpropInputViaConv as tf.KernelFunc,
+    mode: "missing",
+    reason: "missing on wasm (depthwise conv input gradient)",
+  },
+  {
+    kernelName: "UnsortedSegmentSum",
+    kernelFunc: unsortedSegmentSumWasm as tf.KernelFunc,
+    mode: "missing",
+    reason: "missing on wasm (gather's gradient)",
+  },
+  {
+    kernelName: "MaxPoolGrad",
+    kernelFunc: maxPoolGradWasm as tf.KernelFunc,
+    mode: "replace",
+    reason: "wasm's own is wrong when batch > 1 or channels > 1",
+  },
+];
+
+const registered: ProvidedKernel[] = [];
+const nativeConfigs = new Map<string, tf.KernelConfig>();
+const ours = new Set<tf.KernelFunc>(WASM.map((p) => p.kernelFunc));
+
+/**
+ * The backend's own kernel config that a provided kernel replaced (for
+ * benchmarks and tests comparing the two), or undefined.
+ *
+ * @param kernelName e.g. `Conv2DBackpropInput`.
+ * @param backendName e.g. `wasm`.
+ * @returns the replaced config (with its `setupFunc`, which must be run on
+ *   the backend instance before its `kernelFunc` is called).
+ */
+export function nativeKernelConfig(
+  kernelName: string,
+  backendName: string,
+): tf.KernelConfig | undefined {
+  return nativeConfigs.get(`${backendName}/${kernelName}`);
+}
+
+/**
+ * Registers the provided kernels (idempotent) and lists everything this
+ * module has registered so far.
+ *
+ * @returns the provided kernels now in the registry.
+ */
+export function registerProvidedKernels(): ProvidedKernel[] {
+  const backendName = "wasm";
+  for (const p of WASM) {
+    const existing = tf.getKernel(p.kernelName, backendName);
+    if (existing && ours.has(existing.kernelFunc)) continue;
+    if (existing && p.mode === "missing") continue;
+    if (existing) {
+      nativeConfigs.set(`${backendName}/${p.kernelName}`, existing);
+      tf.unregisterKernel(p.kernelName, backendName);
+    }
+    tf.registerKernel({
+      kernelName: p.kernelName,
+      backendName,
+      kernelFunc: p.kernelFunc,
+    });
+    registered.push({
+      kernelName: p.kernelName,
+      backendName,
+      replaced: existing != null,
+      reason: p.reason,
+    });
+  }
+  return [...registered];
+}
+
+registerProvidedKernels();
