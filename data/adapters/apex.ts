@@ -6,9 +6,9 @@
  * magnitude from onset): every frame is converted to grey and shrunk with
  * area averaging so that its longer side is at most `maxSide` pixels (64 by
  * default, which suppresses sensor noise); the energy of frame t is the mean
- * absolute difference to the onset frame; energies are smoothed with a
- * centred 3-tap moving average (edge values replicated) and the apex is the
- * first frame with maximal smoothed energy. The onset itself is never chosen
+ * absolute difference to the onset frame; the energies of frames 1..n−1 are
+ * smoothed with weights [1, 2, 1] (renormalised at the ends) and the apex is
+ * the first frame with maximal smoothed energy. The onset itself is never chosen
  * when the clip has more than one frame.
  *
  * @module
@@ -60,9 +60,11 @@ export async function estimateApex(
   const n = energy.length;
   let best = 1, bestV = -Infinity;
   for (let t = 1; t < n; t++) {
-    const a = energy[Math.max(1, t - 1)], b = energy[t];
-    const c = energy[Math.min(n - 1, t + 1)];
-    const s = (a + b + c) / 3;
+    // [1, 2, 1] smoothing over frames 1..n-1, renormalised at the ends.
+    let acc = 2 * energy[t], w = 2;
+    if (t - 1 >= 1) (acc += energy[t - 1]), w++;
+    if (t + 1 < n) (acc += energy[t + 1]), w++;
+    const s = acc / w;
     if (s > bestV) (bestV = s), (best = t);
   }
   return { index: best, energy };

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { CLASSES_3, EMOTIONS_7 } from "../types.ts";
+import { type CLASSES_3, EMOTIONS_7 } from "../types.ts";
 
 /** A MEGC2019 composite class. */
 export type Class3 = typeof CLASSES_3[number];

@@ -13,7 +13,7 @@
  *
  * The clips are already cut to the micro-expression: onset = first frame,
  * offset = last frame. SMIC-HS has NO apex annotation: the apex is estimated
- * as the frame of maximal (3-tap smoothed) frame-difference energy from the
+ * as the frame of maximal ([1,2,1]-smoothed) frame-difference energy from the
  * onset, on grey frames shrunk to ≤ 64 px (see `apex.ts`), a fast proxy for
  * the maximal mean TV-L1 flow magnitude. Class folders other than
  * `negative`, `positive`, `surprise` are an error. Records: id
