@@ -60,3 +60,4 @@ export {
   loadMegc2019,
   type Megc2019Options,
 } from "./megc2019.ts";
+export { CLASSES_3, EMOTIONS_7, type SampleRecord } from "../types.ts";
