@@ -37,7 +37,9 @@ export interface SampleRecord {
 
 /** A sample with its preprocessed motion input. */
 export interface FlowSample extends SampleRecord {
+  /** flow rows. */
   height: number;
+  /** flow columns. */
   width: number;
   /** 2 (u, v) or 3 (u, v, optical strain). */
   channels: number;
@@ -47,9 +49,11 @@ export interface FlowSample extends SampleRecord {
 
 /** A loaded dataset, ready for a protocol. */
 export interface FlowDataset {
+  /** dataset name as requested (e.g. `synthetic-3db`). */
   name: string;
   /** class names; labels index into this list. */
   classes: readonly string[];
+  /** the samples with their flow tensors. */
   samples: FlowSample[];
   /** a line on what it is (shown in reports). */
   description: string;
