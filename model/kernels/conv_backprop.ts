@@ -234,19 +234,24 @@ export function conv2DBackpropFilterViaConv(
 }
 
 /**
- * Conv2DBackpropInput as a stride-1 Conv2D of the stride-dilated `dy` with
- * the flipped, in/out-swapped filter.
+ * Conv2DBackpropInput as forward convolutions. Stride 1: a conv of `dy`
+ * with the flipped, in/out-swapped filter. Equal strides s > 1: the
+ * sub-pixel form — input position `g = s·i′ + r` (g = i + pad) only meets
+ * filter taps `k ≡ r (mod s)`, so one stride-1 conv of `dy` with the s²
+ * sub-filters stacked as output channels ([T, T, Cout, s²·Cin], T =
+ * ⌈K/s⌉), then DepthToSpace(s) and a crop, gives dx without multiplying the
+ * zeros a stride-dilated `dy` would carry. Unequal strides: the conv over
+ * the stride-dilated `dy` ({@link conv2DBackpropInputDilated}).
  *
  * @param args the kernel call (inputs `dy`, `filter`; attrs as tf's kernel).
  * @returns the input gradient with shape `attrs.inputShape`.
  */
-export function conv2DBackpropInputViaConv(
-  args: KernelArgs,
-): tf.TensorInfo {
-  const dy = input(args, "dy", "Conv2DBackpropInput");
-  const filter = input(args, "filter", "Conv2DBackpropInput");
+export function conv2DBackpropInputViaConv(args: KernelArgs): tf.TensorInfo {
+  const kernel = "Conv2DBackpropInput";
+  const dy = input(args, "dy", kernel);
+  const filter = input(args, "filter", kernel);
   const attrs = args.attrs as unknown as Attrs;
-  checkNHWC(attrs, "Conv2DBackpropInput");
+  checkNHWC(attrs, kernel);
   const info = convInfo(
     attrs.inputShape as number[],
     filter.shape,
@@ -256,7 +261,70 @@ export function conv2DBackpropInputViaConv(
   checkStrideDilation(
     pair(attrs.strides, "strides"),
     pair(attrs.dilations, "dilations"),
-    "Conv2DBackpropInput",
+    kernel,
+  );
+  const sh = info.strideHeight, sw = info.strideWidth;
+  if (sh === 1 && sw === 1) return conv2DBackpropInputDilated(args);
+  if (sh !== sw) return conv2DBackpropInputDilated(args);
+  const st = sh;
+  const [kh, kw, ci, co] = filter.shape;
+  const th = Math.ceil(kh / st), tw = Math.ceil(kw / st);
+  const pt = info.padInfo.top, pl = info.padInfo.left;
+  const hq = Math.ceil((info.inHeight + pt) / st);
+  const wq = Math.ceil((info.inWidth + pl) / st);
+  return withScope(args.backend, (s) => {
+    const h = span(th - 1, hq - info.outHeight);
+    const w = span(tw - 1, wq - info.outWidth);
+    const dyc = crop(s, dy, h, w);
+    let f = s.run("PadV2", { x: filter }, {
+      paddings: [[0, th * st - kh], [0, tw * st - kw], [0, 0], [0, 0]],
+      constantValue: 0,
+    });
+    f = s.run("Reshape", { x: f }, { shape: [th, st, tw, st, ci, co] });
+    f = s.run("Transpose", { x: f }, { perm: [0, 2, 5, 1, 3, 4] });
+    f = s.run("Reshape", { x: f }, { shape: [th, tw, co, st * st * ci] });
+    f = s.run("Reverse", { x: f }, { dims: [0, 1] });
+    const z = s.run("Conv2D", { x: dyc, filter: f }, {
+      strides: [1, 1],
+      dilations: [1, 1],
+      pad: [[0, 0], [h.padBegin, h.padEnd], [w.padBegin, w.padEnd], [0, 0]],
+      dataFormat: "NHWC",
+    });
+    const a = s.run("DepthToSpace", { x: z }, {
+      blockSize: st,
+      dataFormat: "NHWC",
+    });
+    return s.run("Slice", { x: a }, {
+      begin: [0, pt, pl, 0],
+      size: [info.batchSize, info.inHeight, info.inWidth, ci],
+    });
+  });
+}
+
+/**
+ * Conv2DBackpropInput as a stride-1 Conv2D of the stride-dilated `dy` with
+ * the flipped, in/out-swapped filter (any strides; for s > 1 it multiplies
+ * the inserted zeros, see {@link conv2DBackpropInputViaConv}).
+ *
+ * @param args the kernel call (inputs `dy`, `filter`; attrs as tf's kernel).
+ * @returns the input gradient with shape `attrs.inputShape`.
+ */
+export function conv2DBackpropInputDilated(args: KernelArgs): tf.TensorInfo {
+  const kernel = "Conv2DBackpropInput";
+  const dy = input(args, "dy", kernel);
+  const filter = input(args, "filter", kernel);
+  const attrs = args.attrs as unknown as Attrs;
+  checkNHWC(attrs, kernel);
+  const info = convInfo(
+    attrs.inputShape as number[],
+    filter.shape,
+    attrs,
+    false,
+  );
+  checkStrideDilation(
+    pair(attrs.strides, "strides"),
+    pair(attrs.dilations, "dilations"),
+    kernel,
   );
   return withScope(args.backend, (s) => {
     const { t, pad } = inputGradOperand(s, dy, info);

@@ -1,6 +1,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../runtime.ts";
 import { nativeKernelConfig } from "./register.ts";
+import {
+  conv2DBackpropInputDilated,
+  depthwiseBackpropFilterViaConv,
+} from "./conv_backprop.ts";
+import { depthwiseBackpropFilterWasm } from "./wasm_js_kernels.ts";
 import { maxScaledError, onBackend, seededValues } from "./testing.ts";
 
 await initBackend("cpu");
@@ -42,6 +47,9 @@ const CONV_CASES: Case[] = [
     pad: [[0, 0], [0, 2], [3, 0], [0, 0]],
   },
   { x: [1, 6, 6, 3], k: [1, 1], cout: 2, strides: [1, 1], pad: "valid" },
+  { x: [2, 7, 7, 3], k: [1, 1], cout: 2, strides: [2, 2], pad: "valid" },
+  { x: [1, 9, 10, 2], k: [4, 4], cout: 3, strides: [2, 2], pad: "same" },
+  { x: [1, 10, 10, 2], k: [3, 3], cout: 3, strides: [3, 3], pad: "same" },
 ];
 
 /** Gradients of sum(conv(x, w) * r) wrt x and w on the active backend. */
@@ -226,5 +234,89 @@ Deno.test("the provided conv gradient kernels reject dilation > 1 and NCHW by na
       /DepthwiseConv2dNativeBackpropFilter: dilations \[2,2\]/,
     );
     tf.dispose([dy, x]);
+  });
+});
+
+Deno.test("unregistered alternatives (depthwise dW as a conv, dX over dilated dy) agree with the registered kernels", async () => {
+  await onBackend("wasm", async () => {
+    const backend = tf.backend();
+    const asTensor = (i: tf.TensorInfo) =>
+      tf.engine().makeTensorFromTensorInfo(i);
+    for (const c of CONV_CASES) {
+      const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+      const x = tf.tensor4d(seededValues(size(c.x), 21), c.x);
+      for (const depthwise of [false, true]) {
+        const wShape: [number, number, number, number] = depthwise
+          ? [c.k[0], c.k[1], c.x[3], 2]
+          : [c.k[0], c.k[1], c.x[3], c.cout];
+        const w = tf.tensor4d(seededValues(size(wShape), 22), wShape);
+        const y = depthwise
+          ? tf.depthwiseConv2d(x, w, c.strides, c.pad as "same")
+          : tf.conv2d(x, w, c.strides, c.pad as "same");
+        const dy = tf.tensor(seededValues(y.size, 23), y.shape);
+        const base = {
+          strides: c.strides,
+          pad: c.pad,
+          dataFormat: "NHWC",
+          dilations: [1, 1],
+        };
+        const pairs: [tf.Tensor, tf.Tensor, string][] = [];
+        if (depthwise) {
+          const attrs = {
+            ...base,
+            filterShape: wShape,
+          } as unknown as tf.NamedAttrMap;
+          pairs.push([
+            asTensor(
+              depthwiseBackpropFilterViaConv({
+                inputs: { x, dy },
+                backend,
+                attrs,
+              }),
+            ),
+            asTensor(
+              depthwiseBackpropFilterWasm({
+                inputs: { x, dy },
+                backend,
+                attrs,
+              }),
+            ),
+            "depthwise dW conv vs loop",
+          ]);
+        } else {
+          const attrs = {
+            ...base,
+            inputShape: c.x,
+          } as unknown as tf.NamedAttrMap;
+          pairs.push([
+            asTensor(
+              conv2DBackpropInputDilated({
+                inputs: { dy, filter: w },
+                backend,
+                attrs,
+              }),
+            ),
+            tf.engine().runKernel(
+              "Conv2DBackpropInput",
+              { dy, filter: w },
+              attrs,
+            ) as tf.Tensor,
+            "conv dX dilated vs registered",
+          ]);
+        }
+        for (const [a, b, label] of pairs) {
+          const e = maxScaledError(
+            await a.data() as Float32Array,
+            await b.data() as Float32Array,
+          );
+          if (!(e <= 1e-5)) {
+            throw new Error(`${label} ${describe(c)}: error ${e}`);
+          }
+          tf.dispose([a, b]);
+        }
+        tf.dispose([w, y, dy]);
+      }
+      x.dispose();
+    }
   });
 });

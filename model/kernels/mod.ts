@@ -15,9 +15,14 @@ export {
 } from "./register.ts";
 export {
   conv2DBackpropFilterViaConv,
+  conv2DBackpropInputDilated,
   conv2DBackpropInputViaConv,
   depthwiseBackpropFilterViaConv,
   depthwiseBackpropInputViaConv,
 } from "./conv_backprop.ts";
-export { maxPoolGradWasm, unsortedSegmentSumWasm } from "./wasm_js_kernels.ts";
+export {
+  depthwiseBackpropFilterWasm,
+  maxPoolGradWasm,
+  unsortedSegmentSumWasm,
+} from "./wasm_js_kernels.ts";
 export { type Attrs, KernelScope } from "./kernel_scope.ts";

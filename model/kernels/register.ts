@@ -11,10 +11,13 @@ import "@tensorflow/tfjs-backend-wasm";
 import {
   conv2DBackpropFilterViaConv,
   conv2DBackpropInputViaConv,
-  depthwiseBackpropFilterViaConv,
   depthwiseBackpropInputViaConv,
 } from "./conv_backprop.ts";
-import { maxPoolGradWasm, unsortedSegmentSumWasm } from "./wasm_js_kernels.ts";
+import {
+  depthwiseBackpropFilterWasm,
+  maxPoolGradWasm,
+  unsortedSegmentSumWasm,
+} from "./wasm_js_kernels.ts";
 
 /** One kernel this module put in TensorFlow.js' registry. */
 export interface ProvidedKernel {
@@ -52,9 +55,10 @@ const WASM: Provision[] = [
   },
   {
     kernelName: "DepthwiseConv2dNativeBackpropFilter",
-    kernelFunc: depthwiseBackpropFilterViaConv as tf.KernelFunc,
+    kernelFunc: depthwiseBackpropFilterWasm as tf.KernelFunc,
     mode: "missing",
-    reason: "missing on wasm (depthwise conv weight gradient)",
+    reason:
+      "missing on wasm (depthwise conv weight gradient); the heap loop beat the depthwise-conv form 1.5–6× (scripts/bench/kernels_bench.ts)",
   },
   {
     kernelName: "DepthwiseConv2dNativeBackpropInput",

@@ -125,3 +125,75 @@ export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
   }
   return dx;
 }
+
+/**
+ * DepthwiseConv2dNativeBackpropFilter (NHWC, dilation 1) as a loop over the
+ * wasm heap: `dw[kh, kw, c, m] = Σ_{b,oh,ow} x[b, oh·s + kh − pt, ow·s + kw − pl, c] ·
+ * dy[b, oh, ow, c·M + m]`, accumulated in float64 per filter entry.
+ *
+ * @param args the kernel call (inputs `x`, `dy`; attrs `strides`, `pad`,
+ *   `dilations`, `dimRoundingMode`, `filterShape`).
+ * @returns the filter gradient with shape `attrs.filterShape`.
+ */
+export function depthwiseBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
+  const kernel = "DepthwiseConv2dNativeBackpropFilter";
+  const backend = args.backend as BackendWasm;
+  const x = input(args, "x", kernel);
+  const dy = input(args, "dy", kernel);
+  const { strides, pad, dilations, dimRoundingMode, filterShape } = args.attrs;
+  const fs = filterShape as [number, number, number, number];
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    fs,
+    strides as [number, number],
+    (dilations ?? 1) as [number, number],
+    pad as "same",
+    dimRoundingMode as "floor" | undefined,
+    true,
+  );
+  if (info.dilationHeight !== 1 || info.dilationWidth !== 1) {
+    throw new Error(
+      `${kernel}: dilations [${dilations}] are not supported by the provided kernel (TensorFlow.js' gradients require dilation 1 as well)`,
+    );
+  }
+  const [kh, kw, c, m] = fs;
+  const { batchSize, inHeight, inWidth, outHeight, outWidth } = info;
+  const sh = info.strideHeight, sw = info.strideWidth;
+  const top = info.padInfo.top, left = info.padInfo.left;
+  const cm = c * m;
+  const xv = backend.typedArrayFromHeap(x) as Float32Array;
+  const dyv = backend.typedArrayFromHeap(dy) as Float32Array;
+  const acc = new Float64Array(kh * kw * cm);
+  for (let b = 0; b < batchSize; b++) {
+    for (let oh = 0; oh < outHeight; oh++) {
+      for (let ow = 0; ow < outWidth; ow++) {
+        const yo = ((b * outHeight + oh) * outWidth + ow) * cm;
+        for (let i = 0; i < kh; i++) {
+          const r = oh * sh + i - top;
+          if (r < 0 || r >= inHeight) continue;
+          for (let j = 0; j < kw; j++) {
+            const q = ow * sw + j - left;
+            if (q < 0 || q >= inWidth) continue;
+            const xo = ((b * inHeight + r) * inWidth + q) * c;
+            const ao = (i * kw + j) * cm;
+            if (m === 1) {
+              for (let k = 0; k < c; k++) {
+                acc[ao + k] += xv[xo + k] * dyv[yo + k];
+              }
+            } else {
+              for (let k = 0; k < c; k++) {
+                const xk = xv[xo + k];
+                for (let n = 0; n < m; n++) {
+                  acc[ao + k * m + n] += xk * dyv[yo + k * m + n];
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const out = backend.makeOutput(fs, "float32");
+  (backend.typedArrayFromHeap(out) as Float32Array).set(acc);
+  return out;
+}
