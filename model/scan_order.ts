@@ -42,10 +42,14 @@ export function scanOrder(
   name: ScanName,
 ): Int32Array {
   if (!Number.isInteger(height) || height < 1) {
-    throw new Error(`scanOrder: height must be a positive integer, got ${height}`);
+    throw new Error(
+      `scanOrder: height must be a positive integer, got ${height}`,
+    );
   }
   if (!Number.isInteger(width) || width < 1) {
-    throw new Error(`scanOrder: width must be a positive integer, got ${width}`);
+    throw new Error(
+      `scanOrder: width must be a positive integer, got ${width}`,
+    );
   }
   if (!isScanName(name)) {
     throw new Error(

@@ -64,7 +64,13 @@ Deno.test("inverse: composes with the order to the identity and rejects non-perm
 });
 
 Deno.test("scanOrder: bad sizes and unknown names give clear errors", () => {
-  assert.throws(() => scanOrder(0, 3, "h"), /height must be a positive integer, got 0/);
-  assert.throws(() => scanOrder(3, 2.5, "h"), /width must be a positive integer, got 2.5/);
+  assert.throws(
+    () => scanOrder(0, 3, "h"),
+    /height must be a positive integer, got 0/,
+  );
+  assert.throws(
+    () => scanOrder(3, 2.5, "h"),
+    /width must be a positive integer, got 2.5/,
+  );
   assert.throws(() => scanOrder(3, 3, "d" as never), /unknown scan "d"/);
 });

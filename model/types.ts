@@ -41,6 +41,13 @@ export interface MixerConfig {
    * `delta_bias` of the scan). `true` keeps that behaviour for parity.
    */
   dtBiasTwice: boolean;
+  /**
+   * Initialisation of `dt_proj`: `reference` (default) is what the reference
+   * code ends up with (its global trunc_normal init overwrites Mamba's dt
+   * init: weight trunc_normal(0.02), bias 0); `mamba` keeps Mamba's
+   * (weight U(±dt_rank^-0.5), bias inverse-softplus of dt ∈ [0.001, 0.1]).
+   */
+  dtInit?: "reference" | "mamba";
 }
 
 /** A plain, JSON-serialisable model configuration. */

@@ -49,7 +49,7 @@ export function linear(
   const w = ctx.store.get(`${prefix}.weight`);
   const b = ctx.store.params.get(`${prefix}.bias`);
   const inF = x.shape[x.rank - 1];
-  const outShape = [...x.shape.slice(0, -1), w.shape[1]];
+  const outShape: number[] = [...x.shape.slice(0, -1), w.shape[1] as number];
   let y: tf.Tensor = tf.matMul(tf.reshape(x, [-1, inF]) as tf.Tensor2D, w);
   if (b) y = tf.add(y, b);
   return tf.reshape(y, outShape);
@@ -125,7 +125,11 @@ export function declareMlp(
 }
 
 /** timm `Mlp` (drop 0): fc2(GELU(fc1(x))). */
-export function mlp(ctx: LayerContext, prefix: string, x: tf.Tensor): tf.Tensor {
+export function mlp(
+  ctx: LayerContext,
+  prefix: string,
+  x: tf.Tensor,
+): tf.Tensor {
   return linear(ctx, `${prefix}.fc2`, gelu(linear(ctx, `${prefix}.fc1`, x)));
 }
 

@@ -69,7 +69,11 @@ export function convBlock(
 ): tf.Tensor4D {
   let y = conv2d(ctx, `${prefix}.conv1`, x, 1, 1);
   y = geluTanh(batchNorm(ctx, `${prefix}.norm1`, y)) as tf.Tensor4D;
-  y = batchNorm(ctx, `${prefix}.norm2`, conv2d(ctx, `${prefix}.conv2`, y, 1, 1));
+  y = batchNorm(
+    ctx,
+    `${prefix}.norm2`,
+    conv2d(ctx, `${prefix}.conv2`, y, 1, 1),
+  );
   const gamma = ctx.store.params.get(`${prefix}.gamma`);
   if (gamma) y = tf.mul(y, gamma);
   return tf.add(x, dropPath(ctx, `${prefix}.drop_path`, y, dropPathRate));
