@@ -139,8 +139,8 @@ for (const s of SHAPES) {
   const wShape: [number, number, number, number] = s.depthwise
     ? [kh, s.k, s.x[3], 1]
     : [kh, s.k, s.x[3], s.cout];
-  const x = tf.randomUniform(s.x, -1, 1, "float32", 1);
-  const w = tf.randomUniform(wShape, -1, 1, "float32", 2);
+  const x = tf.randomUniform(s.x, -1, 1, "float32", 1) as tf.Tensor4D;
+  const w = tf.randomUniform(wShape, -1, 1, "float32", 2) as tf.Tensor4D;
   const strides: [number, number] = [s.stride, s.stride];
   const fwd = () =>
     (s.depthwise
