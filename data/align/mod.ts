@@ -19,3 +19,4 @@ export {
   type FaceLandmarks,
   type Point,
 } from "./face.ts";
+export type { Affine, GreyImage, RgbImage } from "../image/mod.ts";
