@@ -13,9 +13,13 @@ export type MetricName = "uf1" | "uar" | "acc";
 
 /** AdamW settings (decoupled weight decay). */
 export interface OptimizerSettings {
+  /** peak learning rate. */
   lr: number;
+  /** Adam β1, β2. */
   betas: [number, number];
+  /** Adam ε. */
   eps: number;
+  /** decoupled weight decay (see dsl/optim.ts for which parameters decay). */
   weightDecay: number;
 }
 
@@ -25,16 +29,23 @@ export interface OptimizerSettings {
  * last `cooldownEpochs`, then `minLr` held (timm's cooldown semantics).
  */
 export interface ScheduleSettings {
+  /** epochs of linear warmup. */
   warmupEpochs: number;
+  /** final epochs held at `minLr`. */
   cooldownEpochs: number;
+  /** learning rate at the first step. */
   warmupStartLr: number;
+  /** floor of the cosine decay and cooldown rate. */
   minLr: number;
 }
 
 /** Early stopping on a monitored metric. */
 export interface EarlyStoppingSettings {
+  /** validation quantity watched (loss: lower is better; metrics: higher). */
   monitor: MetricName | "loss";
+  /** epochs without improvement before stopping. */
   patience: number;
+  /** smallest change that counts as an improvement. */
   minDelta: number;
   /** restore the best epoch's weights at the end. */
   restoreBest: boolean;
@@ -42,8 +53,11 @@ export interface EarlyStoppingSettings {
 
 /** DGCM weight α(epoch) of the fine loss, rising with training. */
 export interface AlphaSchedule {
+  /** shape of the rise (see dsl/schedule.ts `alphaAt`). */
   kind: "constant" | "linear" | "cosine" | "step";
+  /** α at the first epoch. */
   start: number;
+  /** α once the ramp is over. */
   end: number;
   /** epochs over which it rises (default: all). */
   rampEpochs?: number;
@@ -57,38 +71,59 @@ export interface AugmentSettings {
 
 /** The training recipe of one job. */
 export interface TrainRecipe {
+  /** training epochs. */
   epochs: number;
+  /** training batch size. */
   batchSize: number;
+  /** batch size of validation and test passes. */
   evalBatchSize: number;
+  /** AdamW settings. */
   optimizer: OptimizerSettings;
+  /** learning-rate schedule. */
   schedule: ScheduleSettings;
+  /** early stopping, or null for none. */
   earlyStopping: EarlyStoppingSettings | null;
+  /** training augmentation. */
   augment: AugmentSettings;
+  /** DGCM fine-loss weight schedule. */
   alpha: AlphaSchedule;
 }
 
 /** Independent random streams of one job, derived by name from the root seed. */
 export interface JobSeeds {
+  /** parameter initialisation. */
   init: number;
+  /** batch order of every epoch. */
   order: number;
+  /** augmentation draws. */
   augment: number;
+  /** per-step forward-pass seeds (dropout, drop path). */
   dropout: number;
 }
 
 /** One epoch's log line (written as JSONL). */
 export interface EpochRecord {
+  /** epoch number, 1-based. */
   epoch: number;
+  /** sample-weighted mean training loss of the epoch. */
   trainLoss: number;
+  /** learning rate of the epoch's last step. */
   lr: number;
+  /** DGCM α of the epoch. */
   alpha?: number;
+  /** validation loss and metrics after the epoch. */
   validation?: { loss: number } & Record<MetricName, number>;
+  /** wall time of the epoch, validation included. */
   seconds: number;
 }
 
 /** One prediction of a trained model on a test sample. */
 export interface Prediction {
+  /** sample id. */
   id: string;
+  /** sample subject. */
   subject: string;
+  /** sample source corpus. */
   source: string;
   /** test split name (`test` for LOSO folds, `testA`, …). */
   split: string;
@@ -100,15 +135,21 @@ export interface Prediction {
 
 /** Everything one training job needs. */
 export interface TrainInput {
+  /** the model to build. */
   modelConfig: ModelConfig;
   /** dataset classes; DGCM requires the 7 emotions of `EMOTIONS_7`. */
   classes: readonly string[];
+  /** training samples. */
   train: FlowSample[];
   /** monitored by early stopping; null: no early stopping data. */
   validation: FlowSample[] | null;
+  /** test splits by name; each gets predictions. */
   tests: Record<string, FlowSample[]>;
+  /** the training recipe. */
   recipe: TrainRecipe;
+  /** the job's random streams. */
   seeds: JobSeeds;
+  /** builds the model with seeded initialisation. */
   buildModel: (config: ModelConfig, seed: number) => MerModel;
   /** called after every epoch (progress, logs). */
   onEpoch?: (record: EpochRecord) => void;
@@ -120,22 +161,33 @@ export interface TrainInput {
 
 /** The outcome of one training job. */
 export interface TrainResult {
+  /** the trained model (the caller disposes it). */
   model: MerModel;
+  /** one record per epoch run. */
   epochs: EpochRecord[];
+  /** the best epoch (1-based; the last one without early stopping). */
   bestEpoch: number;
+  /** whether early stopping ended training before `epochs`. */
   stoppedEarly: boolean;
+  /** predictions on every test split. */
   predictions: Prediction[];
 }
 
 /** Metrics of one set of predictions. */
 export interface Metrics {
+  /** unweighted F1 (mean over present classes). */
   uf1: number;
+  /** unweighted average recall (mean over present classes). */
   uar: number;
+  /** accuracy. */
   acc: number;
+  /** number of predictions. */
   n: number;
+  /** class names. */
   classes: string[];
   /** confusion[true][pred]. */
   confusion: number[][];
+  /** per-class counts and scores. */
   perClass: {
     name: string;
     support: number;
@@ -151,6 +203,7 @@ export interface Metrics {
 
 /** One row of a report: a variant on one group (test split or source dataset). */
 export interface ReportRow {
+  /** variant name. */
   variant: string;
   /** `testA`, `testB`, `overall`, `casme2`, … */
   group: string;
@@ -162,20 +215,35 @@ export interface ReportRow {
 
 /** Numbers-only rows (other methods in the paper's table). */
 export interface ReferenceRow {
+  /** method name as in the paper. */
   method: string;
+  /** group (test split or source dataset). */
   group: string;
+  /** published metric values. */
   values: Partial<Record<MetricName, number>>;
 }
 
 /** What a report is made from. */
 export interface ReportInput {
+  /** experiment name. */
   name: string;
+  /** what the experiment is. */
   description: string;
   /** e.g. "synthetic-dfme (built-in test-bed)". */
   dataset: string;
+  /** class names. */
   classes: readonly string[];
+  /** metrics to report, in column order. */
   metrics: MetricName[];
+  /** our rows. */
   rows: ReportRow[];
+  /** other methods' published numbers. */
   references: ReferenceRow[];
-  curves: { variant: string; seed: number; fold: string; epochs: EpochRecord[] }[];
+  /** epoch records of every finished job, for learning curves. */
+  curves: {
+    variant: string;
+    seed: number;
+    fold: string;
+    epochs: EpochRecord[];
+  }[];
 }
