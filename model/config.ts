@@ -98,8 +98,9 @@ export function halve(n: number): number {
 
 /** Geometry of one stage. */
 export interface StageGeometry {
-  /** feature-map height and width inside the stage. */
+  /** feature-map height inside the stage. */
   height: number;
+  /** feature-map width inside the stage. */
   width: number;
   /** channel width. */
   dim: number;

@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor1D, Tensor2D, Variable } from "./tensor_types.ts";
 import { EMOTIONS_7 } from "../data/types.ts";
 
 /** DGCM coarse classes (index order of the coarse logits). */
@@ -61,9 +62,9 @@ export function dgcmTargets(
  * int32 indices into EMOTIONS_7.
  */
 export function dgcmDecision(
-  coarse: tf.Tensor2D,
-  fine: tf.Tensor2D,
-): tf.Tensor1D {
+  coarse: Tensor2D,
+  fine: Tensor2D,
+): Tensor1D {
   if (
     coarse.shape[1] !== 4 || fine.shape[1] !== 4 ||
     coarse.shape[0] !== fine.shape[0]

@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Variable } from "./tensor_types.ts";
 import { type InitSpec, initValues, Rng, streamSeed } from "./init.ts";
 
 /** How a parameter is laid out internally relative to PyTorch. */
@@ -143,9 +144,9 @@ export class ParamStore {
   /** declared parameters and buffers, in declaration order. */
   readonly specs: ParamSpec[] = [];
   /** trainable variables by name. */
-  readonly params: Map<string, tf.Variable> = new Map();
+  readonly params: Map<string, Variable> = new Map();
   /** buffers by name. */
-  readonly buffers: Map<string, tf.Variable> = new Map();
+  readonly buffers: Map<string, Variable> = new Map();
   #byName = new Map<string, ParamSpec>();
 
   /** Declares a parameter or buffer; names must be unique. */
@@ -206,7 +207,7 @@ export class ParamStore {
   }
 
   /** The variable (parameter or buffer) named `name`. */
-  get(name: string): tf.Variable {
+  get(name: string): Variable {
     const v = this.params.get(name) ?? this.buffers.get(name);
     if (!v) throw new Error(`no parameter or buffer named ${name}`);
     return v;

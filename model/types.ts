@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
+import type * as tf from "./tensor_types.ts";
 
 /** The four base scan orders of the paper's asymmetric multi-scanning. */
 export type BaseScan =

@@ -1,0 +1,79 @@
+/**
+ * The model library: MERba and its MambaVision-B baseline assembled from a
+ * plain {@link ModelConfig}, with a named (PyTorch state-dict style)
+ * parameter tree, deterministic seeded initialisation, safetensors weights
+ * I/O in PyTorch layouts, the selective scan, scan orders, the DGCM head's
+ * decision rule, and the backend runtime.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { buildModel, initBackend, merbaBase } from "./mod.ts";
+ *
+ * await initBackend("wasm");
+ * const model = buildModel(merbaBase({ inputSize: 112, windowSize: [7, 7, 7, 4] }), 42);
+ * const out = model.apply(tf.zeros([1, 112, 112, 2]), { training: false });
+ * out.coarse!.print();
+ * ```
+ *
+ * @module
+ */
+export type {
+  BaseScan,
+  ForwardOptions,
+  MerModel,
+  MixerConfig,
+  ModelConfig,
+  ModelOutput,
+  ScanName,
+} from "./types.ts";
+export {
+  halve,
+  inputHW,
+  mambaVisionB,
+  merbaBase,
+  ModelConfigError,
+  type StageGeometry,
+  stageGeometry,
+  transformerBlocks,
+  validateModelConfig,
+} from "./config.ts";
+export {
+  buildModel,
+  countParams,
+  declareModel,
+  dropPathSchedule,
+  modelStore,
+} from "./model.ts";
+export {
+  BASE_SCANS,
+  inverse,
+  isScanName,
+  SCAN_NAMES,
+  scanOrder,
+} from "./scan_order.ts";
+export { DGCM_COARSE, DGCM_FINE, dgcmDecision, dgcmTargets } from "./heads.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadSafetensors,
+  loadStateDict,
+  readSafetensors,
+  type SafeTensor,
+  type SafeTensorsFile,
+  saveSafetensors,
+  stateDict,
+  writeSafetensors,
+} from "./safetensors.ts";
+export { type Layout, type ParamSpec, ParamStore } from "./params.ts";
+export { hashString, type InitSpec, Rng, streamSeed } from "./init.ts";
+export { permute, type ScanInputs, selectiveScan } from "./ops.ts";
+export type {
+  Tensor,
+  Tensor1D,
+  Tensor2D,
+  Tensor3D,
+  Tensor4D,
+  Variable,
+} from "./tensor_types.ts";
+export { type BackendInfo, type BackendName, initBackend } from "./runtime.ts";
