@@ -258,36 +258,117 @@ export function centeredGradient(
   }
 }
 
-/** Median of the first `n` values of `buf` (reorders `buf`). */
-function medianOf(buf: Float64Array, n: number): number {
-  // Partial selection sort up to the middle: simple and exact.
-  const mid = n >> 1;
-  for (let i = 0; i <= mid; i++) {
-    let m = i;
-    let mv = buf[i];
-    for (let j = i + 1; j < n; j++) {
-      if (buf[j] < mv) {
-        mv = buf[j];
-        m = j;
+/**
+ * Median of `K × K` windows along one image row, given the row's columns
+ * pre-sorted (`cols[K·c + k]` = k-th smallest of padded column `c`).
+ *
+ * It keeps a running value `g` with, per column, the counts of values `< g`
+ * (`lt`) and `≤ g` (`le`). Sliding one pixel only changes the counts of the
+ * column that leaves and the one that enters; `g` is the median (rank `m`)
+ * exactly when Σlt ≤ m < Σle, and otherwise it steps to the next distinct
+ * value above (or below) using the sorted columns as cursors. Exact for any
+ * input (ties included); cheap when the median moves little between
+ * neighbouring pixels, as in a flow field.
+ */
+function medianRow(
+  cols: Float32Array,
+  K: number,
+  width: number,
+  out: Float32Array,
+  outOffset: number,
+  le: Int32Array,
+  lt: Int32Array,
+): void {
+  const m = (K * K) >> 1;
+  let g = cols[K * (K >> 1) + (K >> 1)];
+  let nlt = 0;
+  let nle = 0;
+  for (let c = 0; c < K; c++) {
+    let a = 0, b = 0;
+    for (let k = 0, o = K * c; k < K; k++) {
+      const v = cols[o + k];
+      if (v < g) a++;
+      if (v <= g) b++;
+    }
+    lt[c] = a;
+    le[c] = b;
+    nlt += a;
+    nle += b;
+  }
+  for (let x = 0; x < width; x++) {
+    const end = x + K;
+    if (x > 0) {
+      const cin = end - 1;
+      let a = 0, b = 0;
+      for (let k = 0, o = K * cin; k < K; k++) {
+        const v = cols[o + k];
+        if (v < g) a++;
+        if (v <= g) b++;
+      }
+      lt[cin] = a;
+      le[cin] = b;
+      nlt += a - lt[x - 1];
+      nle += b - le[x - 1];
+    }
+    while (nle <= m) {
+      // The median is above g: step to the smallest value > g.
+      let v = Infinity;
+      for (let c = x; c < end; c++) {
+        const p = le[c];
+        if (p < K) {
+          const h = cols[K * c + p];
+          if (h < v) v = h;
+        }
+      }
+      g = v;
+      nlt = nle;
+      nle = 0;
+      for (let c = x; c < end; c++) {
+        let p = le[c];
+        lt[c] = p;
+        const o = K * c;
+        while (p < K && cols[o + p] === v) p++;
+        le[c] = p;
+        nle += p;
       }
     }
-    buf[m] = buf[i];
-    buf[i] = mv;
+    while (nlt > m) {
+      // The median is below g: step to the largest value < g.
+      let v = -Infinity;
+      for (let c = x; c < end; c++) {
+        const p = lt[c];
+        if (p > 0) {
+          const h = cols[K * c + p - 1];
+          if (h > v) v = h;
+        }
+      }
+      g = v;
+      nle = nlt;
+      nlt = 0;
+      for (let c = x; c < end; c++) {
+        let p = lt[c];
+        le[c] = p;
+        const o = K * c;
+        while (p > 0 && cols[o + p - 1] === v) p--;
+        lt[c] = p;
+        nlt += p;
+      }
+    }
+    out[outOffset + x] = g;
   }
-  return buf[mid];
 }
 
 /**
  * Median filter with a square `ksize × ksize` window (3 or 5, as OpenCV
  * supports for float images) and replicated borders, like `cv::medianBlur`.
- * Works in place (`out === src` allowed).
+ * Works in place (`out === src` allowed). Values must not be NaN.
  *
  * @param src image
  * @param width image width
  * @param height image height
  * @param ksize window side, 3 or 5
  * @param out destination (may be `src`)
- * @param scratch optional scratch buffer of the image's size
+ * @param scratch optional scratch buffer of the image's size (used in place)
  */
 export function medianBlur(
   src: Float32Array,
@@ -304,24 +385,61 @@ export function medianBlur(
   }
   let s = src;
   if (out === src) {
-    s = scratch && scratch.length >= src.length
+    s = scratch && scratch.length >= width * height
       ? scratch
-      : new Float32Array(src.length);
-    s.set(src);
+      : new Float32Array(width * height);
+    s.set(src.subarray(0, width * height));
   }
   const r = ksize >> 1;
-  const n = ksize * ksize;
-  const buf = new Float64Array(n);
+  const pw = width + 2 * r;
+  const K = ksize;
+  const cols = new Float32Array(K * pw);
+  const le = new Int32Array(pw);
+  const lt = new Int32Array(pw);
+  const last = width - 1;
+  const mn = Math.min, mx = Math.max;
   for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      let k = 0;
-      for (let dy = -r; dy <= r; dy++) {
-        const yy = Math.min(Math.max(y + dy, 0), height - 1) * width;
-        for (let dx = -r; dx <= r; dx++) {
-          buf[k++] = s[yy + Math.min(Math.max(x + dx, 0), width - 1)];
-        }
+    if (K === 5) {
+      const r0 = Math.max(y - 2, 0) * width;
+      const r1 = Math.max(y - 1, 0) * width;
+      const r2 = y * width;
+      const r3 = Math.min(y + 1, height - 1) * width;
+      const r4 = Math.min(y + 2, height - 1) * width;
+      for (let c = 0, o = 0; c < pw; c++, o += 5) {
+        const x = c < 2 ? 0 : c - 2 > last ? last : c - 2;
+        let a = s[r0 + x], b = s[r1 + x], cc = s[r2 + x];
+        let d = s[r3 + x], e = s[r4 + x], t;
+        // Optimal 9-comparator sorting network for 5 values (branch-free).
+        t = mn(a, b), b = mx(a, b), a = t;
+        t = mn(d, e), e = mx(d, e), d = t;
+        t = mn(cc, e), e = mx(cc, e), cc = t;
+        t = mn(cc, d), d = mx(cc, d), cc = t;
+        t = mn(a, d), d = mx(a, d), a = t;
+        t = mn(a, cc), cc = mx(a, cc), a = t;
+        t = mn(b, e), e = mx(b, e), b = t;
+        t = mn(b, d), d = mx(b, d), b = t;
+        t = mn(b, cc), cc = mx(b, cc), b = t;
+        cols[o] = a;
+        cols[o + 1] = b;
+        cols[o + 2] = cc;
+        cols[o + 3] = d;
+        cols[o + 4] = e;
       }
-      out[y * width + x] = medianOf(buf, n);
+    } else {
+      const r0 = Math.max(y - 1, 0) * width;
+      const r1 = y * width;
+      const r2 = Math.min(y + 1, height - 1) * width;
+      for (let c = 0, o = 0; c < pw; c++, o += 3) {
+        const x = c < 1 ? 0 : c - 1 > last ? last : c - 1;
+        let a = s[r0 + x], b = s[r1 + x], cc = s[r2 + x], t;
+        t = mn(a, b), b = mx(a, b), a = t;
+        t = mn(b, cc), cc = mx(b, cc), b = t;
+        t = mn(a, b), b = mx(a, b), a = t;
+        cols[o] = a;
+        cols[o + 1] = b;
+        cols[o + 2] = cc;
+      }
     }
+    medianRow(cols, K, width, out, y * width, le, lt);
   }
 }

@@ -19,3 +19,9 @@ export {
   type Tvl1Options,
 } from "./tvl1.ts";
 export { opticalStrain } from "./strain.ts";
+export {
+  endPointError,
+  type FlowPair,
+  type FlowPairKind,
+  makeFlowPair,
+} from "./synthetic_pairs.ts";
