@@ -279,7 +279,7 @@ export function validateModelConfig(config: ModelConfig): void {
   }
   const n = config.dims.length;
   const dims = intArray("dims", config.dims, n, 1);
-  const depths = intArray("depths", config.depths, n, 0);
+  intArray("depths", config.depths, n, 0);
   const attn = intArray("attentionDepths", config.attentionDepths, n, 0);
   const heads = intArray("heads", config.heads, n, 1);
   if (typeof config.windowSize === "number") {

@@ -9,7 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Tensor1D, Tensor2D, Variable } from "./tensor_types.ts";
+import type { Tensor1D, Tensor2D } from "./tensor_types.ts";
 import { EMOTIONS_7 } from "../data/types.ts";
 
 /** DGCM coarse classes (index order of the coarse logits). */
