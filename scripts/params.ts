@@ -72,7 +72,10 @@ async function main(args: string[]): Promise<void> {
   if (values.config) {
     models.push([values.config, await readModelConfig(values.config)]);
   }
-  const rows = models.map(([name, cfg]) => ({ name, ...breakdown(cfg) }));
+  const rows: ({ name: string; total: number } & Record<string, unknown>)[] =
+    models.map(
+      ([name, cfg]) => ({ name, total: 0, ...breakdown(cfg) }),
+    );
   if (values.json) {
     console.log(JSON.stringify(rows, null, 2));
     return;
@@ -87,7 +90,7 @@ async function main(args: string[]): Promise<void> {
     ...rows.map((r) => [
       r.name,
       ...head.slice(1).map((k) => {
-        const v = (r as Record<string, unknown>)[k];
+        const v = r[k];
         return typeof v === "number" ? `${fmt(v)}` : "";
       }),
     ]),
