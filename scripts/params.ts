@@ -74,7 +74,10 @@ async function main(args: string[]): Promise<void> {
   }
   const rows: ({ name: string; total: number } & Record<string, unknown>)[] =
     models.map(
-      ([name, cfg]) => ({ name, total: 0, ...breakdown(cfg) }),
+      ([name, cfg]) => {
+        const b = breakdown(cfg);
+        return { name, ...b, total: b.total };
+      },
     );
   if (values.json) {
     console.log(JSON.stringify(rows, null, 2));
