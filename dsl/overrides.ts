@@ -11,13 +11,41 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import * as nodeUtil from "node:util";
 import { parse as parseYaml } from "yaml";
 import { CliError, SpecError } from "./errors.ts";
 import { deepMerge, setPath } from "./merge.ts";
 import type { RawSpec } from "./load.ts";
 import { BACKEND_NAMES, type Experiment } from "./schema.ts";
 import { validateExperiment } from "./spec.ts";
+
+// `node:util`'s parseArgs, typed locally: @types/node 14 (pulled in by
+// @types/cli-progress) shadows Deno's node types when both are in one
+// program, and it predates parseArgs.
+interface ParsedFlags {
+  preset?: string;
+  set?: string[];
+  variant?: string[];
+  seed?: string[];
+  data?: string;
+  backend?: string;
+  out?: string;
+  jobs?: string;
+  shard?: string;
+  "dry-run"?: boolean;
+  help?: boolean;
+}
+const parseArgs = (nodeUtil as unknown as {
+  parseArgs(config: {
+    args: string[];
+    allowPositionals: boolean;
+    strict: boolean;
+    options: Record<
+      string,
+      { type: "string" | "boolean"; multiple?: boolean; short?: string }
+    >;
+  }): { values: ParsedFlags; positionals: string[] };
+}).parseArgs;
 
 /** A backend name. */
 export type BackendName = typeof BACKEND_NAMES[number];

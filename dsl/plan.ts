@@ -244,7 +244,11 @@ export function resolveVariants(
       lib.validateModelConfig(modelConfig);
     } catch (e) {
       const field = fieldOf(e);
-      const top = field?.split(".")[0];
+      const top = field?.split(/[.[]/)[0];
+      let message = (e as Error).message;
+      if (field && message.startsWith(`${field}: `)) {
+        message = message.slice(field.length + 2);
+      }
       const where = top !== undefined && top in varModel
         ? `${vPath}.model`
         : top !== undefined && top in specModel
@@ -254,7 +258,7 @@ export function resolveVariants(
         : `${vPath}.model`;
       issues.push({
         path: field ? `${where}.${field}` : where,
-        message: (e as Error).message,
+        message,
       });
       continue;
     }

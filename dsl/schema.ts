@@ -92,6 +92,7 @@ export const MixerOverridesSchema = v.strictObject({
   dConv: v.optional(posInt),
   expand: v.optional(posInt),
   dtBiasTwice: v.optional(v.boolean()),
+  dtInit: v.optional(v.picklist(["reference", "mamba"])),
 });
 
 /**

@@ -41,7 +41,12 @@ export function toSpecIssues(
   return issues.map((issue) => {
     const path = v.getDotPath(issue) ?? "";
     let message = issue.message;
-    if (issue.kind === "schema" && issue.type === "strict_object") {
+    if (
+      issue.kind === "schema" && issue.type === "strict_object" &&
+      issue.input === undefined
+    ) {
+      message = "required field is missing";
+    } else if (issue.kind === "schema" && issue.type === "strict_object") {
       message = `unknown key ${JSON.stringify(issue.input)}`;
     } else if (issue.type === "variant" && issue.expected) {
       message = `expected kind ${issue.expected}, got ${issue.received}`;

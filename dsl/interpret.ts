@@ -1,0 +1,554 @@
+/**
+ * The interpreter: loads the dataset once, resolves and plans the jobs,
+ * skips finished ones, runs the rest (serially or in parallel workers),
+ * stores their records, and (re)builds the report from whatever records
+ * exist.
+ *
+ * Everything it needs from the model library, the data layer and the
+ * engine comes through a {@link Deps} object: {@link loadDeps} assembles
+ * the real one (`model/mod.ts`, `data/mod.ts`, `dsl/train.ts`,
+ * `dsl/metrics.ts`, `dsl/report/mod.ts`, `model/runtime.ts`); tests pass
+ * stand-ins (a module exporting `deps`, which workers import too).
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { DatasetRequest, FlowDataset } from "../data/types.ts";
+import type { MerModel, ModelConfig } from "../model/types.ts";
+import type {
+  EpochRecord,
+  Metrics,
+  Prediction,
+  ReportInput,
+  ReportRow,
+  TrainInput,
+  TrainResult,
+} from "./engine_types.ts";
+import {
+  foldsFor,
+  type Job,
+  type ModelLibrary,
+  planJobs,
+  type ResolvedVariant,
+  resolveVariants,
+  shardJobs,
+  splitSamples,
+} from "./plan.ts";
+import type { Experiment } from "./schema.ts";
+import {
+  type JobRecord,
+  type RunContext,
+  runContext,
+  RunStore,
+} from "./store.ts";
+
+/** The engine side's functions (see `dsl/engine_types.ts`). */
+export interface Engine {
+  /** trains one job and predicts its tests. */
+  train(input: TrainInput): Promise<TrainResult>;
+  /** UF1/UAR/ACC and confusion of one set of predictions. */
+  computeMetrics(
+    truth: number[],
+    pred: number[],
+    classes: readonly string[],
+  ): Metrics;
+  /** writes the report files; returns their paths. */
+  writeReport(input: ReportInput, outDir: string): Promise<string[]>;
+}
+
+/** Everything the interpreter calls out to. */
+export interface Deps extends ModelLibrary, Engine {
+  /** builds a model with seeded initialisation. */
+  buildModel(config: ModelConfig, seed: number): MerModel;
+  /** loads (and caches) a dataset. */
+  loadFlowDataset(req: DatasetRequest): Promise<FlowDataset>;
+  /** selects and initialises the TF.js backend. */
+  initBackend(name: string): Promise<unknown>;
+  /** writes a model's weights as safetensors (optional). */
+  saveSafetensors?(
+    model: MerModel,
+    path: string,
+    metadata?: Record<string, string>,
+  ): Promise<void>;
+}
+
+const DEFAULT_MODULES = {
+  model: "../model/mod.ts",
+  data: "../data/mod.ts",
+  runtime: "../model/runtime.ts",
+  train: "./train.ts",
+  metrics: "./metrics.ts",
+  report: "./report/mod.ts",
+} as const;
+
+async function importFrom(rel: string): Promise<Record<string, unknown>> {
+  const url = new URL(rel, import.meta.url).href;
+  try {
+    return await import(url);
+  } catch (e) {
+    throw new Error(
+      `cannot load ${rel.replace(/^\.\.?\//, "")}: ${(e as Error).message}`,
+    );
+  }
+}
+
+function need<T>(mod: Record<string, unknown>, name: string, from: string): T {
+  const f = mod[name];
+  if (typeof f !== "function") {
+    throw new Error(`${from} does not export a function ${name}`);
+  }
+  return f as T;
+}
+
+/**
+ * Assembles the dependencies: from `moduleUrl` (a module exporting `deps`,
+ * e.g. test stand-ins) or else from the project's own modules.
+ */
+export async function loadDeps(moduleUrl?: string): Promise<Deps> {
+  if (moduleUrl) {
+    const mod = await import(moduleUrl);
+    if (!mod.deps || typeof mod.deps !== "object") {
+      throw new Error(`${moduleUrl} does not export \`deps\``);
+    }
+    return mod.deps as Deps;
+  }
+  const [model, data, runtime, train, metrics, report] = await Promise.all(
+    Object.values(DEFAULT_MODULES).map(importFrom),
+  );
+  const m = DEFAULT_MODULES;
+  const save = model.saveSafetensors;
+  return {
+    merbaBase: need(model, "merbaBase", m.model),
+    mambaVisionB: need(model, "mambaVisionB", m.model),
+    validateModelConfig: need(model, "validateModelConfig", m.model),
+    countParams: need(model, "countParams", m.model),
+    buildModel: need(model, "buildModel", m.model),
+    saveSafetensors: typeof save === "function"
+      ? save as Deps["saveSafetensors"]
+      : undefined,
+    loadFlowDataset: need(data, "loadFlowDataset", m.data),
+    initBackend: need(runtime, "initBackend", m.runtime),
+    train: need(train, "train", m.train),
+    computeMetrics: need(metrics, "computeMetrics", m.metrics),
+    writeReport: need(report, "writeReport", m.report),
+  };
+}
+
+/** The dataset request of a spec. */
+export function datasetRequest(spec: Experiment): DatasetRequest {
+  const d = spec.dataset;
+  const req: DatasetRequest = {
+    name: d.name,
+    imageSize: d.imageSize,
+    channels: d.channels,
+  };
+  if (d.root !== undefined) req.root = d.root;
+  if (d.cacheDir !== undefined) req.cacheDir = d.cacheDir;
+  if (d.options !== undefined) req.options = d.options;
+  return req;
+}
+
+/** A planned experiment. */
+export interface Prepared {
+  dataset: FlowDataset;
+  variants: ResolvedVariant[];
+  jobs: Job[];
+}
+
+/** Loads the dataset, resolves the variants (optionally only some) and plans the jobs. */
+export async function prepare(
+  spec: Experiment,
+  deps: Deps,
+  options: { variants?: string[]; file?: string } = {},
+): Promise<Prepared> {
+  const dataset = await deps.loadFlowDataset(datasetRequest(spec));
+  const variants = resolveVariants(spec, deps, {
+    numClasses: dataset.classes.length,
+    only: options.variants,
+    file: options.file,
+  });
+  const folds = foldsFor(spec.protocol, dataset.samples);
+  return { dataset, variants, jobs: planJobs(spec, variants, folds) };
+}
+
+/** Progress callbacks of one job. */
+export interface JobHooks {
+  onStep?: (step: number, total: number) => void;
+  onEpoch?: (record: EpochRecord) => void;
+  signal?: AbortSignal;
+}
+
+/** Thrown when a job is stopped by its signal (it stays unfinished). */
+export class JobAbortedError extends Error {
+  /** @param jobId the job's id. */
+  constructor(jobId: string) {
+    super(`job ${jobId} aborted`);
+    this.name = "JobAbortedError";
+  }
+}
+
+/**
+ * Runs one job end to end: splits the samples, writes `job.json`, trains,
+ * logs epochs, computes metrics per test split, saves the weights and
+ * finally `done.json`.
+ */
+export async function executeJob(
+  job: Job,
+  dataset: FlowDataset,
+  deps: Deps,
+  store: RunStore,
+  hooks: JobHooks = {},
+  context?: RunContext,
+): Promise<void> {
+  const parts = splitSamples(job, dataset.samples);
+  await store.start(job, context ?? await runContext());
+  const t0 = performance.now();
+  const epochs: EpochRecord[] = [];
+  let writes: Promise<void> = Promise.resolve();
+  const result = await deps.train({
+    modelConfig: job.modelConfig,
+    classes: dataset.classes,
+    train: parts.train,
+    validation: parts.validation,
+    tests: parts.tests,
+    recipe: job.recipe,
+    seeds: job.seeds,
+    buildModel: deps.buildModel,
+    onEpoch: (record) => {
+      epochs.push(record);
+      const snapshot = [...epochs];
+      writes = writes.then(() => store.writeEpochs(job, snapshot));
+      hooks.onEpoch?.(record);
+    },
+    onStep: hooks.onStep,
+    signal: hooks.signal,
+  });
+  try {
+    await writes;
+    if (hooks.signal?.aborted) throw new JobAbortedError(job.id);
+    const metrics: Record<string, Metrics> = {};
+    for (const split of Object.keys(parts.tests)) {
+      const preds = result.predictions.filter((p) => p.split === split);
+      metrics[split] = deps.computeMetrics(
+        preds.map((p) => p.label),
+        preds.map((p) => p.pred),
+        dataset.classes,
+      );
+    }
+    if (deps.saveSafetensors) {
+      const save = deps.saveSafetensors;
+      await store.writeWeights(job, (path) =>
+        save(result.model, path, {
+          experiment: job.experiment,
+          variant: job.variant,
+          seed: String(job.seed),
+          fold: job.fold.name,
+          hash: job.hash,
+        }));
+    }
+    await store.finish(job, {
+      predictions: result.predictions,
+      metrics,
+      epochs: result.epochs,
+      bestEpoch: result.bestEpoch,
+      stoppedEarly: result.stoppedEarly,
+      seconds: (performance.now() - t0) / 1000,
+    });
+  } finally {
+    result.model.dispose();
+  }
+}
+
+/**
+ * Assembles the report input from the finished jobs' records: per variant
+ * × group, per seed the predictions of all folds concatenated. LOSO/k-fold
+ * groups are `overall` plus each source (when `breakdownBy: source`); a
+ * fixed split's groups are its test splits. `report.groups` filters them.
+ */
+export function buildReportInput(
+  spec: Experiment,
+  prepared: Prepared,
+  records: Map<string, JobRecord>,
+): ReportInput {
+  const rows: ReportRow[] = [];
+  const curves: ReportInput["curves"] = [];
+  const missing = prepared.jobs.filter((j) => !records.has(j.id)).length;
+  for (const variant of prepared.variants) {
+    const jobs = prepared.jobs.filter((j) => j.variant === variant.name);
+    const bySeed = new Map<number, Prediction[]>();
+    for (const job of jobs) {
+      const rec = records.get(job.id);
+      if (!rec) continue;
+      const list = bySeed.get(job.seed) ?? [];
+      list.push(...rec.predictions);
+      bySeed.set(job.seed, list);
+      curves.push({
+        variant: variant.name,
+        seed: job.seed,
+        fold: job.fold.name,
+        epochs: rec.epochs,
+      });
+    }
+    const seeds = spec.seeds.filter((s) => bySeed.has(s));
+    if (seeds.length === 0) continue;
+    const groups: [string, (p: Prediction) => boolean][] = [];
+    if (spec.protocol.kind === "fixedSplit") {
+      for (const t of spec.protocol.tests) {
+        groups.push([t, (p) => p.split === t]);
+      }
+    } else {
+      groups.push(["overall", () => true]);
+      if (spec.protocol.breakdownBy === "source") {
+        const sources = [
+          ...new Set(prepared.dataset.samples.map((s) => s.source)),
+        ].sort();
+        if (sources.length > 1) {
+          for (const src of sources) {
+            groups.push([src, (p) => p.source === src]);
+          }
+        }
+      }
+    }
+    for (const [group, keep] of groups) {
+      if (spec.report.groups && !spec.report.groups.includes(group)) continue;
+      const row: ReportRow = {
+        variant: variant.name,
+        group,
+        predictionsBySeed: seeds.map((s) => bySeed.get(s)!.filter(keep)),
+      };
+      const paper = spec.report.paper[variant.name]?.[group];
+      if (paper) row.paper = paper;
+      rows.push(row);
+    }
+  }
+  const total = prepared.jobs.length;
+  const status = missing === 0
+    ? `all ${total} jobs finished`
+    : `${missing} of ${total} jobs missing (partial results)`;
+  return {
+    name: spec.name,
+    description: `${spec.description}${spec.description ? " — " : ""}${status}`,
+    dataset: `${prepared.dataset.name} (${prepared.dataset.description})`,
+    classes: prepared.dataset.classes,
+    metrics: spec.report.metrics,
+    rows,
+    references: spec.report.references.filter((r) =>
+      !spec.report.groups || spec.report.groups.includes(r.group)
+    ),
+    curves,
+  };
+}
+
+/** Reads the records of every finished job of a plan. */
+export async function readRecords(
+  store: RunStore,
+  jobs: Job[],
+): Promise<Map<string, JobRecord>> {
+  const out = new Map<string, JobRecord>();
+  for (const job of jobs) {
+    const rec = await store.read(job);
+    if (rec) out.set(job.id, rec);
+  }
+  return out;
+}
+
+/** Options of {@link runExperiment}. */
+export interface RunExperimentOptions {
+  /** run store root (default `runs`). */
+  outDir?: string;
+  /** only these variants. */
+  variants?: string[];
+  /** parallel workers (1: in this thread). */
+  jobs?: number;
+  /** run only this shard (1-based index). */
+  shard?: { index: number; count: number };
+  /** stops cleanly: finished jobs are kept, in-flight ones abandoned. */
+  signal?: AbortSignal;
+  /** dependencies (default: {@link loadDeps} of `depsModule`). */
+  deps?: Deps;
+  /** module exporting `deps`, imported by workers (and here when `deps` is absent). */
+  depsModule?: string;
+  /** the spec file (for error messages). */
+  file?: string;
+  /** show progress bars (default: when stderr is a terminal). */
+  progress?: boolean;
+  /** skip the backend initialisation in this thread (tests). */
+  skipBackendInit?: boolean;
+}
+
+/** What a run did. */
+export interface RunSummary {
+  /** jobs in the plan (all shards). */
+  planned: number;
+  /** jobs of this shard. */
+  selected: number;
+  /** already finished before this run. */
+  skipped: number;
+  /** finished by this run. */
+  ran: number;
+  /** failed, with their errors. */
+  failed: {
+    id: string;
+    variant: string;
+    fold: string;
+    seed: number;
+    error: string;
+  }[];
+  /** jobs of the plan without records after this run. */
+  missing: number;
+  /** true when stopped by the signal. */
+  interrupted: boolean;
+  /** report files written. */
+  reportFiles: string[];
+  /** the experiment's run folder. */
+  dir: string;
+}
+
+/** Runs an experiment (see the module doc) and writes its report. */
+export async function runExperiment(
+  spec: Experiment,
+  options: RunExperimentOptions = {},
+): Promise<RunSummary> {
+  const deps = options.deps ?? await loadDeps(options.depsModule);
+  const outDir = options.outDir ?? "runs";
+  const store = new RunStore(outDir, spec.name);
+  const prepared = await prepare(spec, deps, {
+    variants: options.variants,
+    file: options.file,
+  });
+  const selected = options.shard
+    ? shardJobs(prepared.jobs, options.shard.index, options.shard.count)
+    : prepared.jobs;
+  const pending: Job[] = [];
+  for (const job of selected) if (!(await store.isDone(job))) pending.push(job);
+  const workers = Math.max(1, Math.min(options.jobs ?? 1, pending.length));
+  const { ProgressView } = await import("./progress.ts");
+  const progress = new ProgressView(
+    pending.length,
+    options.progress ?? Deno.stderr.isTerminal(),
+  );
+  const failed: RunSummary["failed"] = [];
+  let ran = 0;
+  try {
+    if (pending.length > 0 && workers > 1) {
+      const { runInWorkers } = await import("./workers.ts");
+      const res = await runInWorkers(pending, {
+        spec,
+        outDir,
+        workers,
+        depsModule: options.depsModule,
+        signal: options.signal,
+        progress,
+      });
+      ran = res.finished;
+      failed.push(...res.failed);
+    } else if (pending.length > 0) {
+      if (!options.skipBackendInit) await deps.initBackend(spec.backend);
+      const context = await runContext();
+      for (const job of pending) {
+        if (options.signal?.aborted) break;
+        progress.startJob(job);
+        try {
+          await executeJob(job, prepared.dataset, deps, store, {
+            signal: options.signal,
+            onStep: (s, t) => progress.step(job, s, t),
+          }, context);
+          ran++;
+          progress.endJob(job, true);
+        } catch (e) {
+          progress.endJob(job, false);
+          if (e instanceof JobAbortedError || options.signal?.aborted) break;
+          failed.push({
+            id: job.id,
+            variant: job.variant,
+            fold: job.fold.name,
+            seed: job.seed,
+            error: String((e as Error)?.stack ?? e),
+          });
+        }
+      }
+    }
+  } finally {
+    progress.stop();
+  }
+  const records = await readRecords(store, prepared.jobs);
+  const report = buildReportInput(spec, prepared, records);
+  const reportFiles = records.size > 0
+    ? await deps.writeReport(report, join(store.dir, "report"))
+    : [];
+  return {
+    planned: prepared.jobs.length,
+    selected: selected.length,
+    skipped: selected.length - pending.length,
+    ran,
+    failed,
+    missing: prepared.jobs.length - records.size,
+    interrupted: options.signal?.aborted ?? false,
+    reportFiles,
+    dir: store.dir,
+  };
+}
+
+/**
+ * The `--dry-run` text: the resolved spec (JSON), each variant's parameter
+ * count, and the job plan (id, variant, seed, fold, and whether it is
+ * finished) — a shard's jobs when `shard` is given.
+ */
+export async function formatPlan(
+  spec: Experiment,
+  prepared: Prepared,
+  lib: Pick<ModelLibrary, "countParams">,
+  options: { outDir?: string; shard?: { index: number; count: number } } = {},
+): Promise<string> {
+  const store = new RunStore(options.outDir ?? "runs", spec.name);
+  const lines: string[] = [];
+  const { presets: _presets, ...shown } = spec;
+  lines.push("resolved spec:", JSON.stringify(shown, null, 2), "");
+  lines.push(
+    `dataset: ${prepared.dataset.name} — ${prepared.dataset.description}`,
+  );
+  lines.push(
+    `         ${prepared.dataset.samples.length} samples, ${
+      new Set(prepared.dataset.samples.map((s) => s.subject)).size
+    } subjects, classes ${prepared.dataset.classes.join("/")}`,
+  );
+  lines.push("", "variants:");
+  for (const v of prepared.variants) {
+    const params = lib.countParams
+      ? lib.countParams(v.modelConfig).toLocaleString("en-US")
+      : "?";
+    lines.push(
+      `  ${v.name.padEnd(28)} ${
+        params.padStart(13)
+      } params  ${v.modelConfig.family} head=${v.modelConfig.head} scans=${
+        v.modelConfig.scans.join(",")
+      } epochs=${v.recipe.epochs} lr=${v.recipe.optimizer.lr}${
+        v.description ? `  — ${v.description}` : ""
+      }`,
+    );
+  }
+  const jobs = options.shard
+    ? shardJobs(prepared.jobs, options.shard.index, options.shard.count)
+    : prepared.jobs;
+  const folds = new Set(prepared.jobs.map((j) => j.fold.name)).size;
+  lines.push(
+    "",
+    `plan: ${prepared.variants.length} variants × ${spec.seeds.length} seeds × ${folds} folds = ${prepared.jobs.length} jobs` +
+      (options.shard
+        ? `; shard ${options.shard.index}/${options.shard.count}: ${jobs.length} jobs`
+        : ""),
+    `      run folder ${store.dir}/<id>/`,
+  );
+  let done = 0;
+  for (const job of jobs) {
+    const finished = await store.isDone(job);
+    if (finished) done++;
+    lines.push(
+      `  ${job.id}  ${job.variant.padEnd(28)} seed ${
+        String(job.seed).padEnd(6)
+      } fold ${job.fold.name.padEnd(16)} ${finished ? "done" : "todo"}`,
+    );
+  }
+  lines.push(`${done} of ${jobs.length} jobs already finished`);
+  return lines.join("\n");
+}

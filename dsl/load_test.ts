@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { SpecError } from "./errors.ts";
+import { loadExperiment, loadRawSpec } from "./load.ts";
+
+const dir = new URL("./testdata/yaml/", import.meta.url).pathname;
+
+Deno.test("YAML extends: lists replaced, objects merged, relative to the file", async () => {
+  const spec = await loadExperiment(`${dir}child.yaml`);
+  assert.equal(spec.name, "yaml-child");
+  assert.deepEqual(
+    spec.model.scans,
+    ["h"],
+    "the child's list replaces the base's",
+  );
+  assert.deepEqual(
+    spec.train.optimizer,
+    { lr: 0.05, weightDecay: 0.01 },
+    "objects merge",
+  );
+  assert.equal(spec.train.epochs, 2);
+  assert.deepEqual(spec.dataset.options, { perClass: 3, subjects: 6 });
+  assert.deepEqual(Object.keys(spec.variants), ["one", "two"]);
+});
+
+Deno.test("a TS spec can extend a YAML spec (chain of two)", async () => {
+  const raw = await loadRawSpec(`${dir}grandchild.ts`);
+  assert.equal(raw.extends, undefined);
+  const spec = await loadExperiment(`${dir}grandchild.ts`);
+  assert.equal(spec.name, "ts-grandchild");
+  assert.deepEqual(spec.protocol, {
+    kind: "kfold",
+    k: 3,
+    groupBy: "subject",
+    breakdownBy: "source",
+  });
+  assert.deepEqual(spec.dataset.options, { perClass: 2, subjects: 6 });
+  assert.deepEqual(spec.model.scans, ["h"]);
+});
+
+Deno.test("extends cycles, missing bases, YAML syntax errors and bad formats name the file", async () => {
+  await assert.rejects(loadRawSpec(`${dir}cycle_a.yaml`), (e: unknown) => {
+    assert.ok(e instanceof SpecError);
+    assert.match(
+      e.message,
+      /cycle_b\.yaml: extends: cycle: .*cycle_a\.yaml → .*cycle_b\.yaml → .*cycle_a\.yaml/,
+    );
+    return true;
+  });
+  await assert.rejects(
+    loadRawSpec(`${dir}bad_syntax.yaml`),
+    /bad_syntax\.yaml: line \d+, column \d+: /,
+  );
+  await assert.rejects(
+    loadRawSpec(`${dir}nope.yaml`),
+    /nope\.yaml: cannot read/,
+  );
+  await assert.rejects(
+    loadRawSpec(`${dir}base.json`),
+    /base\.json: unknown spec format/,
+  );
+  const tmp = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(tmp, "extends: ./does_not_exist.yaml\nname: x\n");
+  await assert.rejects(
+    loadRawSpec(tmp),
+    new RegExp(`${tmp}: extends: cannot read .*does_not_exist\\.yaml`),
+  );
+  await Deno.writeTextFile(tmp, "- 1\n- 2\n");
+  await assert.rejects(
+    loadRawSpec(tmp),
+    /expected the spec to be an object, got a list/,
+  );
+  await Deno.remove(tmp);
+});
+
+Deno.test("validation errors of a loaded spec name the spec file", async () => {
+  const tmp = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(
+    tmp,
+    `extends: ${dir}base.yaml\nname: x\ntrain: { batchSize: 0 }\n`,
+  );
+  await assert.rejects(
+    loadExperiment(tmp),
+    new RegExp(`^SpecError: ${tmp}: train.batchSize: expected an integer ≥ 1$`),
+  );
+  await Deno.remove(tmp);
+});

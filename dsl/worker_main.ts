@@ -1,0 +1,100 @@
+/**
+ * Entry point of a job worker (a Deno Worker started by `dsl/workers.ts`).
+ * On `init` it loads its dependencies, initialises its own TF.js backend and
+ * loads the dataset; then it runs each `job` it is sent with
+ * `executeJob`, writing the job's records itself, and reports steps and
+ * the outcome back.
+ *
+ * Messages in: {@link WorkerInit}, {@link WorkerJob}. Messages out:
+ * {@link WorkerReply}.
+ *
+ * @module
+ */
+import type { FlowDataset } from "../data/types.ts";
+import {
+  datasetRequest,
+  type Deps,
+  executeJob,
+  loadDeps,
+} from "./interpret.ts";
+import type { Job } from "./plan.ts";
+import type { Experiment } from "./schema.ts";
+import { type RunContext, runContext, RunStore } from "./store.ts";
+
+/** Sets a worker up. */
+export interface WorkerInit {
+  type: "init";
+  spec: Experiment;
+  outDir: string;
+  /** module exporting `deps` (default: the project's modules). */
+  depsModule?: string;
+}
+
+/** Runs one job. */
+export interface WorkerJob {
+  type: "job";
+  job: Job;
+}
+
+/** What a worker reports. */
+export type WorkerReply =
+  | { type: "ready" }
+  | { type: "step"; id: string; step: number; total: number }
+  | { type: "done"; id: string }
+  | { type: "error"; id?: string; error: string };
+
+interface State {
+  deps: Deps;
+  dataset: FlowDataset;
+  store: RunStore;
+  context: RunContext;
+}
+
+// deno-lint-ignore no-explicit-any
+const scope = self as any;
+let state: State | null = null;
+
+function post(reply: WorkerReply): void {
+  scope.postMessage(reply);
+}
+
+scope.onmessage = async (e: MessageEvent<WorkerInit | WorkerJob>) => {
+  const msg = e.data;
+  if (msg.type === "init") {
+    try {
+      const deps = await loadDeps(msg.depsModule);
+      await deps.initBackend(msg.spec.backend);
+      const dataset = await deps.loadFlowDataset(datasetRequest(msg.spec));
+      state = {
+        deps,
+        dataset,
+        store: new RunStore(msg.outDir, msg.spec.name),
+        context: await runContext(),
+      };
+      post({ type: "ready" });
+    } catch (err) {
+      post({ type: "error", error: String((err as Error)?.stack ?? err) });
+    }
+    return;
+  }
+  if (msg.type === "job") {
+    const job = msg.job;
+    if (!state) {
+      post({ type: "error", id: job.id, error: "worker not initialised" });
+      return;
+    }
+    try {
+      await executeJob(job, state.dataset, state.deps, state.store, {
+        onStep: (step, total) =>
+          post({ type: "step", id: job.id, step, total }),
+      }, state.context);
+      post({ type: "done", id: job.id });
+    } catch (err) {
+      post({
+        type: "error",
+        id: job.id,
+        error: String((err as Error)?.stack ?? err),
+      });
+    }
+  }
+};

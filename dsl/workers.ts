@@ -1,0 +1,148 @@
+/**
+ * Parallel jobs: independent jobs run in Deno Workers, each with its own
+ * TF.js backend, dataset copy and run-store writer. A worker takes the next
+ * job from a shared queue when it finishes one. Each job's numbers depend
+ * only on its own seeds, so the results are identical to a serial run.
+ *
+ * Stopping (the signal): workers are terminated at once; their in-flight
+ * jobs have no `done.json` and are redone on the next run.
+ *
+ * @module
+ */
+import type { Job } from "./plan.ts";
+import type { ProgressView } from "./progress.ts";
+import type { Experiment } from "./schema.ts";
+import type { WorkerInit, WorkerJob, WorkerReply } from "./worker_main.ts";
+
+/** Options of {@link runInWorkers}. */
+export interface WorkerPoolOptions {
+  spec: Experiment;
+  outDir: string;
+  /** number of workers. */
+  workers: number;
+  /** module exporting `deps` for the workers (default: the project's modules). */
+  depsModule?: string;
+  signal?: AbortSignal;
+  progress?: ProgressView;
+}
+
+/** What the pool did. */
+export interface WorkerPoolResult {
+  /** jobs finished (records written). */
+  finished: number;
+  /** jobs that failed, with their errors. */
+  failed: {
+    id: string;
+    variant: string;
+    fold: string;
+    seed: number;
+    error: string;
+  }[];
+}
+
+/** Runs `jobs` in a pool of workers; resolves when all ended or the signal fired. */
+export function runInWorkers(
+  jobs: Job[],
+  options: WorkerPoolOptions,
+): Promise<WorkerPoolResult> {
+  const queue = [...jobs];
+  const result: WorkerPoolResult = { finished: 0, failed: [] };
+  const live = new Set<Worker>();
+  const n = Math.max(1, Math.min(options.workers, jobs.length));
+  return new Promise((resolve) => {
+    let ended = 0;
+    let settled = false;
+    const finish = () => {
+      if (settled) return;
+      settled = true;
+      for (const w of live) w.terminate();
+      live.clear();
+      options.signal?.removeEventListener("abort", onAbort);
+      resolve(result);
+    };
+    const onAbort = () => {
+      for (const j of current.values()) options.progress?.endJob(j, false);
+      finish();
+    };
+    const current = new Map<Worker, Job>();
+    options.signal?.addEventListener("abort", onAbort);
+    if (options.signal?.aborted || jobs.length === 0) return finish();
+
+    const workerEnded = (w: Worker) => {
+      if (!live.has(w)) return;
+      live.delete(w);
+      w.terminate();
+      if (++ended === n) finish();
+    };
+    const fail = (job: Job, error: string) => {
+      result.failed.push({
+        id: job.id,
+        variant: job.variant,
+        fold: job.fold.name,
+        seed: job.seed,
+        error,
+      });
+      options.progress?.endJob(job, false);
+    };
+    const next = (w: Worker) => {
+      const job = queue.shift();
+      if (!job || options.signal?.aborted) {
+        current.delete(w);
+        return workerEnded(w);
+      }
+      current.set(w, job);
+      options.progress?.startJob(job);
+      w.postMessage({ type: "job", job } satisfies WorkerJob);
+    };
+
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(new URL("./worker_main.ts", import.meta.url).href, {
+        type: "module",
+      });
+      live.add(w);
+      w.onmessage = (e: MessageEvent<WorkerReply>) => {
+        const msg = e.data;
+        const job = current.get(w);
+        switch (msg.type) {
+          case "ready":
+            return next(w);
+          case "step":
+            if (job) options.progress?.step(job, msg.step, msg.total);
+            return;
+          case "done":
+            if (job) {
+              result.finished++;
+              options.progress?.endJob(job, true);
+            }
+            return next(w);
+          case "error":
+            if (job && msg.id === job.id) {
+              fail(job, msg.error);
+              return next(w);
+            }
+            // initialisation failed: this worker can run nothing
+            for (const j of queue.splice(0)) {
+              fail(j, `worker initialisation failed: ${msg.error}`);
+            }
+            current.delete(w);
+            return workerEnded(w);
+        }
+      };
+      w.onerror = (e: ErrorEvent) => {
+        e.preventDefault();
+        const job = current.get(w);
+        if (job) fail(job, `worker crashed: ${e.message}`);
+        current.delete(w);
+        workerEnded(w);
+      };
+      w.postMessage(
+        {
+          type: "init",
+          spec: options.spec,
+          outDir: options.outDir,
+          depsModule: options.depsModule,
+        } satisfies WorkerInit,
+      );
+    }
+  });
+}

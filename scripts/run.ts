@@ -1,0 +1,105 @@
+/**
+ * `deno task run SPEC [options]`: runs an experiment spec (see
+ * `dsl/overrides.ts` for the flags, or `--help`). Ctrl-C stops cleanly:
+ * finished jobs are kept, in-flight ones are abandoned and redone on the
+ * next run; a second Ctrl-C exits at once.
+ *
+ * The environment variable `MERBA_DEPS` may name a module exporting `deps`
+ * (see `dsl/interpret.ts`) to run with stand-in dependencies (tests).
+ *
+ * @module
+ */
+import { CliError, SpecError } from "../dsl/errors.ts";
+import {
+  formatPlan,
+  loadDeps,
+  prepare,
+  runExperiment,
+} from "../dsl/interpret.ts";
+import { parseRunArgs, resolveExperiment, USAGE } from "../dsl/overrides.ts";
+import { loadRawSpec } from "../dsl/load.ts";
+
+/** Runs the CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let opts;
+  try {
+    opts = parseRunArgs(args);
+  } catch (e) {
+    if (e instanceof CliError) {
+      console.error(`error: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const depsModule = Deno.env.get("MERBA_DEPS") || undefined;
+  try {
+    const raw = await loadRawSpec(opts.spec);
+    const spec = resolveExperiment(raw, opts, opts.spec);
+    if (opts.dryRun) {
+      const deps = await loadDeps(depsModule);
+      const prepared = await prepare(spec, deps, {
+        variants: opts.variants,
+        file: opts.spec,
+      });
+      console.log(
+        await formatPlan(spec, prepared, deps, {
+          outDir: opts.out,
+          shard: opts.shard,
+        }),
+      );
+      return 0;
+    }
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts++;
+      if (interrupts === 1) {
+        console.error(
+          "\nstopping: finished jobs are saved; in-flight jobs will be redone next time (Ctrl-C again to exit now)",
+        );
+        controller.abort(new Error("interrupted"));
+      } else {
+        Deno.exit(130);
+      }
+    };
+    Deno.addSignalListener("SIGINT", onSigint);
+    try {
+      const summary = await runExperiment(spec, {
+        outDir: opts.out,
+        variants: opts.variants,
+        jobs: opts.jobs,
+        shard: opts.shard,
+        signal: controller.signal,
+        file: opts.spec,
+        depsModule,
+      });
+      console.log(
+        `${spec.name}: ${summary.planned} jobs planned, ${summary.selected} selected${
+          opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count})` : ""
+        }, ${summary.skipped} already finished, ${summary.ran} run now, ${summary.failed.length} failed, ${summary.missing} missing`,
+      );
+      for (const f of summary.failed) {
+        console.error(
+          `failed: ${f.variant} seed ${f.seed} fold ${f.fold} (${f.id}):\n${f.error}`,
+        );
+      }
+      for (const file of summary.reportFiles) console.log(`report: ${file}`);
+      if (summary.interrupted) return 130;
+      return summary.failed.length ? 1 : 0;
+    } finally {
+      Deno.removeSignalListener("SIGINT", onSigint);
+    }
+  } catch (e) {
+    if (e instanceof SpecError || e instanceof CliError) {
+      console.error(`error: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
