@@ -1,0 +1,301 @@
+/**
+ * Writes a report folder:
+ *
+ * ```
+ * <outDir>/<name>.md / .csv / .json    the paper-layout table and its numbers
+ * <outDir>/confusion/<variant>__<group>.svg / .png   summed over seeds
+ * <outDir>/curves/<variant>.svg / .png               loss and validation metric
+ * <outDir>/index.md, index.html        summary page linking everything
+ * <outDir>/meta.json                   generation time, font, versions
+ * ```
+ *
+ * Only `meta.json` holds a timestamp; every other file is a pure function of
+ * the {@linkcode ReportInput}, so rebuilding a report from the same records
+ * gives identical files.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { MetricName, ReportInput } from "../engine_types.ts";
+import {
+  confusionSpec,
+  type CurveRun,
+  curvesSpec,
+  findFonts,
+  renderSvg,
+  svgToPng,
+} from "./charts.ts";
+import {
+  cellText,
+  csvTable,
+  fmt,
+  groupLabel,
+  jsonReport,
+  markdownTable,
+  metricLabel,
+  type ReportSummary,
+  summarizeReport,
+} from "./table.ts";
+
+/**
+ * A file-name-safe slug: lower case, runs of other characters replaced by
+ * `-` (`MERba (DGCM)` → `merba-dgcm`).
+ *
+ * @param s any name.
+ */
+export function slug(s: string): string {
+  const out = s.toLowerCase().replace(/[^a-z0-9._]+/g, "-").replace(
+    /^-+|-+$/g,
+    "",
+  );
+  return out.length > 0 ? out : "x";
+}
+
+/** Unique slugs for a list of names, in order (`a`, `a-2`, …). */
+function uniqueSlugs(names: string[]): Map<string, string> {
+  const used = new Set<string>();
+  const out = new Map<string, string>();
+  for (const name of names) {
+    if (out.has(name)) continue;
+    const base = slug(name);
+    let s = base;
+    for (let i = 2; used.has(s); i++) s = `${base}-${i}`;
+    used.add(s);
+    out.set(name, s);
+  }
+  return out;
+}
+
+function htmlEscape(s: string): string {
+  return s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(
+    ">",
+    "&gt;",
+  ).replaceAll('"', "&quot;");
+}
+
+interface Figure {
+  title: string;
+  svg: string;
+  png: string;
+}
+
+function htmlTable(summary: ReportSummary): string {
+  const cols = summary.groups.flatMap((g) =>
+    summary.metrics.map((m) => [g, m] as [string, MetricName])
+  );
+  const head = [
+    "Method",
+    ...cols.map(([g, m]) => `${groupLabel(g)} ${metricLabel(m)}`),
+  ];
+  const rows: string[][] = [];
+  for (const method of [...new Set(summary.references.map((r) => r.method))]) {
+    rows.push([
+      method,
+      ...cols.map(([g, m]) =>
+        fmt(
+          summary.references.find((r) => r.method === method && r.group === g)
+            ?.values[m],
+        )
+      ),
+    ]);
+  }
+  for (const variant of [...new Set(summary.rows.map((r) => r.variant))]) {
+    rows.push([
+      `${variant} (ours)`,
+      ...cols.map(([g, m]) => {
+        const row = summary.rows.find((r) =>
+          r.variant === variant && r.group === g
+        );
+        return row ? cellText(row.metrics[m]) : "–";
+      }),
+    ]);
+  }
+  const tr = (cells: string[], tag: string) =>
+    `<tr>${
+      cells.map((c) => `<${tag}>${htmlEscape(c)}</${tag}>`).join("")
+    }</tr>`;
+  return `<table>\n<thead>${tr(head, "th")}</thead>\n<tbody>\n${
+    rows.map((r) => tr(r, "td")).join("\n")
+  }\n</tbody>\n</table>`;
+}
+
+/**
+ * Writes the report files (see the module doc) and returns their paths.
+ *
+ * @param input the report input.
+ * @param outDir the folder to write into (created when missing).
+ */
+export async function writeReport(
+  input: ReportInput,
+  outDir: string,
+): Promise<string[]> {
+  if (input.classes.length === 0) {
+    throw new Error(`report "${input.name}": no classes`);
+  }
+  if (input.metrics.length === 0) {
+    throw new Error(`report "${input.name}": no metrics to report`);
+  }
+  const summary = summarizeReport(input);
+  const font = findFonts();
+  const written: string[] = [];
+  const write = async (rel: string, data: string | Uint8Array) => {
+    const path = join(outDir, rel);
+    if (typeof data === "string") await Deno.writeTextFile(path, data);
+    else await Deno.writeFile(path, data);
+    written.push(path);
+  };
+  await Deno.mkdir(join(outDir, "confusion"), { recursive: true });
+  await Deno.mkdir(join(outDir, "curves"), { recursive: true });
+  const base = slug(input.name);
+
+  const table = markdownTable(summary);
+  await write(`${base}.csv`, csvTable(summary));
+  await write(`${base}.json`, jsonReport(summary));
+
+  const variantSlugs = uniqueSlugs(summary.rows.map((r) => r.variant));
+  const confusion: Figure[] = [];
+  for (const row of summary.rows) {
+    if (row.seeds === 0) continue;
+    const name = `${variantSlugs.get(row.variant)}__${slug(row.group)}`;
+    const seeds = row.seeds === 1 ? "1 seed" : `Σ over ${row.seeds} seeds`;
+    const title = `${row.variant} — ${groupLabel(row.group)} (${seeds})`;
+    const svg = await renderSvg(
+      confusionSpec(row.confusion, summary.classes, title),
+      font.family,
+    );
+    await write(`confusion/${name}.svg`, svg);
+    await write(`confusion/${name}.png`, svgToPng(svg, font));
+    confusion.push({
+      title,
+      svg: `confusion/${name}.svg`,
+      png: `confusion/${name}.png`,
+    });
+  }
+
+  const curves: Figure[] = [];
+  const curveMetric = input.metrics[0];
+  const curveVariants = [...new Set(input.curves.map((c) => c.variant))];
+  const curveSlugs = uniqueSlugs(curveVariants);
+  for (const variant of curveVariants) {
+    const runs: CurveRun[] = input.curves
+      .filter((c) => c.variant === variant && c.epochs.length > 0)
+      .map((c) => ({ seed: c.seed, fold: c.fold, epochs: c.epochs }));
+    if (runs.length === 0) continue;
+    const name = curveSlugs.get(variant)!;
+    const title = `${variant} — learning curves (${runs.length} run${
+      runs.length === 1 ? "" : "s"
+    })`;
+    const svg = await renderSvg(
+      curvesSpec(runs, curveMetric, title),
+      font.family,
+    );
+    await write(`curves/${name}.svg`, svg);
+    await write(`curves/${name}.png`, svgToPng(svg, font));
+    curves.push({
+      title,
+      svg: `curves/${name}.svg`,
+      png: `curves/${name}.png`,
+    });
+  }
+
+  const absentNotes = summary.rows
+    .filter((r) => r.absent.length > 0)
+    .map((r) =>
+      `- ${r.variant} / ${groupLabel(r.group)}: no true sample of ${
+        r.absent.join(", ")
+      } (excluded from UF1/UAR; their predictions count as errors)`
+    );
+  const notes = [
+    "Ours: mean over seeds of the metric computed on all folds' predictions concatenated; ± is the sample standard deviation over seeds (shown with more than one seed). `paper` is the published number, Δ = ours − paper.",
+    ...(absentNotes.length > 0
+      ? ["Classes absent from a row's ground truth:", ...absentNotes]
+      : []),
+    ...(font.note ? [`Figures: ${font.note}.`] : []),
+  ];
+  const md = [
+    `# ${input.name}`,
+    "",
+    input.description,
+    "",
+    `Dataset: ${input.dataset}. Classes: ${input.classes.join(", ")}.`,
+    "",
+    table,
+    ...notes.map((n) => (n.startsWith("- ") ? n : `${n}\n`)),
+    "",
+  ].join("\n");
+  await write(`${base}.md`, md);
+
+  const index = [
+    `# Report: ${input.name}`,
+    "",
+    input.description,
+    "",
+    `- Table: [${base}.md](${base}.md) · [CSV](${base}.csv) · [JSON](${base}.json) · [HTML](index.html)`,
+    `- Run information: [meta.json](meta.json)`,
+    "",
+    table,
+    "## Confusion matrices",
+    "",
+    ...(confusion.length === 0
+      ? ["(none)"]
+      : confusion.map((f) =>
+        `- ${f.title}: [SVG](${f.svg}) · [PNG](${f.png})`
+      )),
+    "",
+    "## Learning curves",
+    "",
+    ...(curves.length === 0
+      ? ["(none)"]
+      : curves.map((f) => `- ${f.title}: [SVG](${f.svg}) · [PNG](${f.png})`)),
+    "",
+    ...notes.map((n) => (n.startsWith("- ") ? n : `${n}\n`)),
+    "",
+  ].join("\n");
+  await write("index.md", index);
+
+  const fig = (f: Figure) =>
+    `<figure><img src="${htmlEscape(f.svg)}" alt="${
+      htmlEscape(f.title)
+    }"><figcaption>${htmlEscape(f.title)} (<a href="${
+      htmlEscape(f.png)
+    }">PNG</a>)</figcaption></figure>`;
+  const html = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${htmlEscape(input.name)}</title>
+<style>
+body { font-family: "DejaVu Sans", sans-serif; margin: 2em; }
+table { border-collapse: collapse; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+figure { display: inline-block; margin: 1em; vertical-align: top; }
+</style>
+</head>
+<body>
+<h1>${htmlEscape(input.name)}</h1>
+<p>${htmlEscape(input.description)}</p>
+<p>Dataset: ${
+    htmlEscape(input.dataset)
+  }. Files: <a href="${base}.md">markdown</a>, <a href="${base}.csv">CSV</a>, <a href="${base}.json">JSON</a>, <a href="meta.json">meta</a>.</p>
+${htmlTable(summary)}
+${notes.map((n) => `<p>${htmlEscape(n)}</p>`).join("\n")}
+<h2>Confusion matrices</h2>
+${confusion.map(fig).join("\n")}
+<h2>Learning curves</h2>
+${curves.map(fig).join("\n")}
+</body>
+</html>
+`;
+  await write("index.html", html);
+
+  const meta = {
+    generatedAt: new Date().toISOString(),
+    report: input.name,
+    font: font.files.length > 0 ? font.files[0] : null,
+    fontNote: font.note,
+    versions: { deno: Deno.version.deno },
+  };
+  await write("meta.json", JSON.stringify(meta, null, 2) + "\n");
+  return written;
+}

@@ -1,0 +1,231 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { Resvg } from "@resvg/resvg-js";
+import type { EpochRecord, Prediction, ReportInput } from "../engine_types.ts";
+import { csvTable, markdownTable, summarizeReport } from "./table.ts";
+import { findFonts } from "./charts.ts";
+import { writeReport } from "./write.ts";
+
+function preds(
+  truth: number[],
+  pred: number[],
+  source = "casme2",
+): Prediction[] {
+  return truth.map((label, i) => ({
+    id: `s${i}`,
+    subject: `sub${i}`,
+    source,
+    split: "test",
+    label,
+    pred: pred[i],
+  }));
+}
+
+const epochs = (n: number, withVal: boolean): EpochRecord[] =>
+  Array.from({ length: n }, (_, i) => ({
+    epoch: i + 1,
+    trainLoss: 1 / (i + 1),
+    lr: 1e-3,
+    seconds: 0.5,
+    ...(withVal
+      ? {
+        validation: {
+          loss: 1.2 / (i + 1),
+          uf1: 0.3 + 0.1 * i,
+          uar: 0.3,
+          acc: 0.4,
+        },
+      }
+      : {}),
+  }));
+
+const input: ReportInput = {
+  name: "Table X (test)",
+  description: "A hand-made report",
+  dataset: "synthetic-tiny",
+  classes: ["negative", "positive", "surprise"],
+  metrics: ["uf1", "uar"],
+  rows: [
+    {
+      variant: "MERba",
+      group: "overall",
+      // seed 1: UF1 7/9, UAR 5/6; seed 2: perfect
+      predictionsBySeed: [
+        preds([0, 0, 1, 2], [0, 1, 1, 2]),
+        preds([0, 0, 1, 2], [0, 0, 1, 2]),
+      ],
+      paper: { uf1: 0.9 },
+    },
+    {
+      variant: "MERba",
+      group: "casme2",
+      // seed 2 predicts the absent class "surprise" once
+      predictionsBySeed: [preds([0, 1], [0, 1]), preds([0, 1], [2, 1])],
+    },
+    {
+      variant: "Baseline",
+      group: "overall",
+      predictionsBySeed: [preds([0, 1, 2], [0, 0, 0])],
+    },
+  ],
+  references: [{
+    method: "HTNet",
+    group: "overall",
+    values: { uf1: 0.8603, uar: 0.8475 },
+  }],
+  curves: [
+    { variant: "MERba", seed: 1, fold: "sub01", epochs: epochs(4, true) },
+    { variant: "MERba", seed: 2, fold: "sub01", epochs: epochs(4, true) },
+    { variant: "Baseline", seed: 1, fold: "sub01", epochs: epochs(3, false) },
+  ],
+};
+
+Deno.test("report markdown table has the paper layout with hand-computed means, stds and Δ", () => {
+  const md = markdownTable(summarizeReport(input));
+  assert.equal(
+    md,
+    [
+      "| Method | Overall UF1 | Overall UAR | CASME II UF1 | CASME II UAR | Seeds |",
+      "| --- | ---: | ---: | ---: | ---: | ---: |",
+      "| HTNet | 0.8603 | 0.8475 | n/a | n/a | paper |",
+      "| **MERba** (ours) | 0.8889 ± 0.1571 · paper 0.9000 · Δ -0.0111 | 0.9167 ± 0.1179 | 0.7500 ± 0.3536 | 0.7500 ± 0.3536 | 2 |",
+      "| **Baseline** (ours) | 0.1667 | 0.3333 | – | – | 1 |",
+      "",
+    ].join("\n"),
+  );
+});
+
+Deno.test("report CSV is long-format with 6-decimal values", () => {
+  const lines = csvTable(summarizeReport(input)).trim().split("\n");
+  assert.equal(
+    lines[0],
+    "kind,method,group,metric,mean,std,seeds,n,paper,diff",
+  );
+  assert.ok(lines.includes("reference,HTNet,overall,uf1,0.8603,,,,0.8603,"));
+  assert.ok(
+    lines.includes(
+      "ours,MERba,overall,uf1,0.888889,0.157135,2,4 4,0.9,-0.011111",
+    ),
+  );
+  assert.ok(lines.includes("ours,MERba,casme2,uar,0.75,0.353553,2,2 2,,"));
+  assert.ok(lines.includes("ours,Baseline,overall,uar,0.333333,,1,3,,"));
+  assert.equal(lines.length, 1 + 2 + 3 * 2);
+});
+
+Deno.test("writeReport writes tables, parseable SVG/PNG figures and an index, deterministically", async () => {
+  const a = await Deno.makeTempDir({ prefix: "merba_report_" });
+  const b = await Deno.makeTempDir({ prefix: "merba_report_" });
+  try {
+    const files = await writeReport(input, a);
+    await writeReport(input, b);
+    const rel = files.map((f) => f.slice(a.length + 1)).sort();
+    assert.deepStrictEqual(rel, [
+      "confusion/baseline__overall.png",
+      "confusion/baseline__overall.svg",
+      "confusion/merba__casme2.png",
+      "confusion/merba__casme2.svg",
+      "confusion/merba__overall.png",
+      "confusion/merba__overall.svg",
+      "curves/baseline.png",
+      "curves/baseline.svg",
+      "curves/merba.png",
+      "curves/merba.svg",
+      "index.html",
+      "index.md",
+      "meta.json",
+      "table-x-test.csv",
+      "table-x-test.json",
+      "table-x-test.md",
+    ]);
+    for (const r of rel) {
+      const x = await Deno.readFile(join(a, r));
+      assert.ok(x.length > 0, r);
+      if (r === "meta.json") continue;
+      assert.deepStrictEqual(
+        x,
+        await Deno.readFile(join(b, r)),
+        `${r} differs between runs`,
+      );
+    }
+    const json = JSON.parse(
+      await Deno.readTextFile(join(a, "table-x-test.json")),
+    );
+    const overall = json.rows.find((r: { variant: string; group: string }) =>
+      r.variant === "MERba" && r.group === "overall"
+    );
+    assert.deepStrictEqual(overall.confusion, [[3, 1, 0], [0, 2, 0], [
+      0,
+      0,
+      2,
+    ]]);
+    assert.deepStrictEqual(json.rows[1].absent, ["surprise"]);
+    const md = await Deno.readTextFile(join(a, "table-x-test.md"));
+    assert.ok(md.includes("CASME II: no true sample of surprise"));
+    const index = await Deno.readTextFile(join(a, "index.md"));
+    assert.ok(index.includes("[SVG](confusion/merba__overall.svg)"));
+    assert.ok(index.includes("[SVG](curves/merba.svg)"));
+    const html = await Deno.readTextFile(join(a, "index.html"));
+    assert.ok(html.includes('<img src="confusion/merba__casme2.svg"'));
+    assert.ok(
+      html.includes("<td>0.8889 ± 0.1571 · paper 0.9000 · Δ -0.0111</td>"),
+    );
+    const meta = JSON.parse(await Deno.readTextFile(join(a, "meta.json")));
+    assert.ok(!Number.isNaN(Date.parse(meta.generatedAt)));
+
+    // the SVGs parse (resvg rejects malformed XML) and carry the class names
+    const svg = await Deno.readTextFile(
+      join(a, "confusion/merba__overall.svg"),
+    );
+    assert.ok(svg.startsWith("<svg"));
+    const parsed = new Resvg(svg);
+    assert.ok(parsed.width > 50 && parsed.height > 50);
+    for (const c of input.classes) assert.ok(svg.includes(`>${c}<`), c);
+    assert.ok(svg.includes(">3<")); // the summed count of negative→negative
+    const curves = await Deno.readTextFile(join(a, "curves/merba.svg"));
+    new Resvg(curves);
+    assert.ok(curves.includes("validation UF1"));
+    const png = await Deno.readFile(join(a, "confusion/merba__overall.png"));
+    assert.deepStrictEqual([...png.slice(0, 8)], [
+      137,
+      80,
+      78,
+      71,
+      13,
+      10,
+      26,
+      10,
+    ]);
+    assert.throws(() => new Resvg("<svg"), Error);
+  } finally {
+    if (Deno.env.get("KEEP_REPORT")) console.log("kept", a);
+    else await Deno.remove(a, { recursive: true });
+    await Deno.remove(b, { recursive: true });
+  }
+});
+
+Deno.test("text renders with the font findFonts picks (dark pixels appear)", () => {
+  const font = findFonts();
+  if (font.files.length === 0) {
+    console.warn(`skipping: ${font.note}`);
+    return;
+  }
+  const svg = (text: string) =>
+    `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="white"/><text x="5" y="28" font-family="sans-serif" font-size="24">${text}</text></svg>`;
+  const darkPixels = (s: string) => {
+    const px = new Resvg(s, {
+      font: {
+        fontFiles: font.files,
+        loadSystemFonts: false,
+        defaultFontFamily: font.family,
+        sansSerifFamily: font.family,
+      },
+    }).render().pixels;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) {
+      if (px[i] < 128 && px[i + 3] > 128) n++;
+    }
+    return n;
+  };
+  assert.equal(darkPixels(svg("")), 0);
+  assert.ok(darkPixels(svg("negative")) > 100);
+});
