@@ -196,9 +196,12 @@ Deno.test("resolvePreprocessOptions validates sizes, channels, fractions and TV-
     () => resolvePreprocessOptions({ imageSize: 3, channels: "uv" }),
     "imageSize must be",
   );
-  // deno-lint-ignore no-explicit-any
   assertThrows(
-    () => resolvePreprocessOptions({ imageSize: 32, channels: "rgb" as any }),
+    () =>
+      resolvePreprocessOptions({
+        imageSize: 32,
+        channels: "rgb" as unknown as "uv",
+      }),
     'channels must be "uv" or "uvs"',
   );
   assertThrows(
