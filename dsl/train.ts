@@ -1,0 +1,425 @@
+/**
+ * The training loop of one job: model from `seeds.init`, AdamW with a
+ * per-step learning rate, seeded batch order / flips / dropout, CE or DGCM
+ * loss, early stopping on validation, and predictions on every test split.
+ *
+ * Determinism: the job's four seeds each own one {@linkcode Rng} stream —
+ * `init` goes to `buildModel`, `order` draws each epoch's permutation,
+ * `augment` draws one flip decision per training sample per step, `dropout`
+ * draws the `ForwardOptions.seed` of every training pass. Nothing else is
+ * random, so the same input on the same backend gives bit-identical losses,
+ * weights and predictions.
+ *
+ * Per epoch: the order stream's permutation is cut into batches (see
+ * `batches.ts` for the last partial batch); each step sets the learning rate
+ * of that global step ({@linkcode learningRateAt}), flips, runs a training
+ * pass inside `tf.variableGrads` over `model.params`, applies AdamW, reads
+ * the loss, calls `onStep` and yields to the event loop (so progress bars
+ * redraw and an `AbortSignal` can fire). The `signal` is checked before
+ * every step; when it has fired the model is released and `train` rejects
+ * with the signal's reason.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { MerModel } from "../model/types.ts";
+import type { FlowSample } from "../data/types.ts";
+import { EMOTIONS_7 } from "../data/types.ts";
+import { dgcmDecision, dgcmTargets } from "../model/heads.ts";
+import type {
+  EpochRecord,
+  MetricName,
+  Prediction,
+  TrainInput,
+  TrainResult,
+} from "./engine_types.ts";
+import { Rng } from "./rng.ts";
+import { AdamW } from "./optim.ts";
+import { alphaAt, learningRateAt } from "./schedule.ts";
+import { crossEntropy, dgcmLoss } from "./losses.ts";
+import { drawFlips, hflipFlow } from "./augment.ts";
+import {
+  checkSamples,
+  epochOrder,
+  labelIndices,
+  splitBatches,
+  stackBatch,
+} from "./batches.ts";
+import { computeMetrics } from "./metrics.ts";
+
+/** Options of {@linkcode evaluate}. */
+export interface EvaluateOptions {
+  /** samples per forward pass. */
+  batchSize: number;
+  /** DGCM: the α of the loss reported (default 1). */
+  alpha?: number;
+}
+
+/** Predictions and mean loss of a model on a set of samples. */
+export interface Evaluation {
+  /** predicted class index per sample, in sample order. */
+  pred: Int32Array;
+  /** true class index per sample. */
+  truth: Int32Array;
+  /**
+   * the training objective in inference mode (CE, or the DGCM loss at the
+   * given α), averaged over batches weighted by their size.
+   */
+  loss: number;
+}
+
+function isDgcm(model: MerModel): boolean {
+  return model.config.head === "dgcm";
+}
+
+function dgcmTargetArrays(labels: Int32Array) {
+  const coarse: number[] = [];
+  const fine: (number | null)[] = [];
+  for (const l of labels) {
+    const t = dgcmTargets(l);
+    coarse.push(t.coarse);
+    fine.push(t.fine);
+  }
+  return { coarse, fine };
+}
+
+function batchLoss(
+  out: ReturnType<MerModel["apply"]>,
+  labels: Int32Array,
+  batch: readonly number[],
+  dgcm: boolean,
+  alpha: number,
+): tf.Scalar {
+  const targets = batch.map((i) => labels[i]);
+  if (dgcm) {
+    if (!out.coarse || !out.fine) {
+      throw new Error("train: a DGCM model must return coarse and fine logits");
+    }
+    const t = dgcmTargetArrays(Int32Array.from(targets));
+    return dgcmLoss(out.coarse, out.fine, t.coarse, t.fine, alpha);
+  }
+  if (!out.logits) {
+    throw new Error("train: a linear-head model must return logits");
+  }
+  return crossEntropy(out.logits, targets);
+}
+
+/**
+ * Runs a model in inference mode over samples in consecutive batches and
+ * returns its predictions (DGCM: through `dgcmDecision`, indices into
+ * EMOTIONS_7) and mean loss.
+ *
+ * @param model the model.
+ * @param samples the samples; their labels must be in `classes`.
+ * @param classes the dataset classes.
+ * @param options batch size and DGCM α.
+ */
+export async function evaluate(
+  model: MerModel,
+  samples: readonly FlowSample[],
+  classes: readonly string[],
+  options: EvaluateOptions,
+): Promise<Evaluation> {
+  const truth = labelIndices(samples, classes, "evaluation");
+  const pred = new Int32Array(samples.length);
+  const dgcm = isDgcm(model);
+  const alpha = options.alpha ?? 1;
+  let lossSum = 0;
+  const order = Array.from({ length: samples.length }, (_, i) => i);
+  for (const batch of splitBatches(order, options.batchSize, false)) {
+    const [p, l] = tf.tidy(() => {
+      const x = stackBatch(samples, batch);
+      const out = model.apply(x, { training: false });
+      const loss = batchLoss(out, truth, batch, dgcm, alpha);
+      const predicted = dgcm
+        ? dgcmDecision(out.coarse!, out.fine!)
+        : tf.argMax(out.logits!, 1);
+      return [predicted, loss];
+    });
+    const [pv, lv] = await Promise.all([p.data(), l.data()]);
+    tf.dispose([p, l]);
+    pred.set(Int32Array.from(pv), batch[0]);
+    lossSum += lv[0] * batch.length;
+  }
+  return { pred, truth, loss: lossSum / Math.max(1, samples.length) };
+}
+
+function positiveInt(value: number, field: string): void {
+  if (!Number.isInteger(value) || value < 1) {
+    throw new RangeError(`${field} must be an integer ≥ 1, got ${value}`);
+  }
+}
+
+function validate(input: TrainInput): void {
+  const { recipe, modelConfig: cfg, classes } = input;
+  positiveInt(recipe.epochs, "recipe.epochs");
+  positiveInt(recipe.batchSize, "recipe.batchSize");
+  positiveInt(recipe.evalBatchSize, "recipe.evalBatchSize");
+  if (cfg.head === "dgcm") {
+    const ok = classes.length === EMOTIONS_7.length &&
+      classes.every((c, i) => c === EMOTIONS_7[i]);
+    if (!ok) {
+      throw new Error(
+        `modelConfig.head is "dgcm", which needs the 7 classes [${
+          EMOTIONS_7.join(", ")
+        }] in that order; the dataset has [${classes.join(", ")}]`,
+      );
+    }
+  } else if (cfg.numClasses !== classes.length) {
+    throw new Error(
+      `modelConfig.numClasses is ${cfg.numClasses} but the dataset has ${classes.length} classes [${
+        classes.join(", ")
+      }]`,
+    );
+  }
+  if (input.train.length === 0) throw new Error("train: no training samples");
+  const [height, width] = typeof cfg.inputSize === "number"
+    ? [cfg.inputSize, cfg.inputSize]
+    : cfg.inputSize;
+  const shape = { height, width, channels: cfg.inChannels };
+  checkSamples(input.train, shape, "train");
+  if (input.validation) checkSamples(input.validation, shape, "validation");
+  for (const [name, samples] of Object.entries(input.tests)) {
+    checkSamples(samples, shape, `test split "${name}"`);
+    labelIndices(samples, classes, `test split "${name}"`);
+  }
+  const es = recipe.earlyStopping;
+  if (es) {
+    if (!input.validation || input.validation.length === 0) {
+      throw new Error(
+        "recipe.earlyStopping is set but there is no validation data (validation is null or empty)",
+      );
+    }
+    if (!Number.isInteger(es.patience) || es.patience < 0) {
+      throw new RangeError(
+        `earlyStopping.patience must be an integer ≥ 0, got ${es.patience}`,
+      );
+    }
+    if (!(Number.isFinite(es.minDelta) && es.minDelta >= 0)) {
+      throw new RangeError(
+        `earlyStopping.minDelta must be ≥ 0, got ${es.minDelta}`,
+      );
+    }
+    if (!["loss", "uf1", "uar", "acc"].includes(es.monitor)) {
+      throw new RangeError(
+        `earlyStopping.monitor must be loss|uf1|uar|acc, got ${
+          JSON.stringify(es.monitor)
+        }`,
+      );
+    }
+  }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("training aborted", "AbortError");
+}
+
+const nextTick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+type Snapshot = Map<string, tf.Tensor>;
+
+function snapshot(model: MerModel): Snapshot {
+  const snap: Snapshot = new Map();
+  for (const [k, v] of model.params) snap.set(`p:${k}`, tf.clone(v));
+  for (const [k, v] of model.buffers) snap.set(`b:${k}`, tf.clone(v));
+  return snap;
+}
+
+function restore(model: MerModel, snap: Snapshot): void {
+  for (const [k, v] of model.params) v.assign(snap.get(`p:${k}`)!);
+  for (const [k, v] of model.buffers) v.assign(snap.get(`b:${k}`)!);
+}
+
+/**
+ * Trains one job and predicts its test splits (see the module doc).
+ *
+ * Epoch records: `epoch` is 1-based, `trainLoss` is the sample-weighted mean
+ * of the step losses, `lr` is the learning rate of the epoch's last step,
+ * `alpha` the DGCM weight of the epoch, `validation` the validation loss
+ * (inference mode, the epoch's objective) and metrics, `seconds` the wall
+ * time of the epoch including validation.
+ *
+ * Early stopping: after each epoch the monitored value (validation loss:
+ * lower is better; uf1/uar/acc: higher is better) improves when it beats the
+ * best so far by more than `minDelta`; training stops once `patience`
+ * epochs in a row have not improved. `bestEpoch` is the best epoch
+ * (without early stopping: the last one). With `restoreBest` the model's
+ * parameters and buffers are those of the best epoch at the end.
+ *
+ * @param input the job.
+ * @returns the trained model (the caller disposes it), epoch records and
+ *   predictions.
+ */
+export async function train(input: TrainInput): Promise<TrainResult> {
+  validate(input);
+  const { recipe, seeds, classes, signal } = input;
+  if (signal?.aborted) throw abortReason(signal);
+  const trainLabels = labelIndices(input.train, classes, "train");
+  const validation = input.validation && input.validation.length > 0
+    ? input.validation
+    : null;
+  if (validation) labelIndices(validation, classes, "validation");
+
+  const model = input.buildModel(input.modelConfig, seeds.init);
+  const dgcm = isDgcm(model);
+  const optimizer = new AdamW(model.params, recipe.optimizer);
+  const keyOfVariable = new Map(
+    [...model.params].map(([k, v]) => [v.name, k]),
+  );
+  const varList = [...model.params.values()];
+  let best: Snapshot | null = null;
+  const disposeSnapshot = () => {
+    if (best) tf.dispose([...best.values()]);
+    best = null;
+  };
+  try {
+    const orderRng = new Rng(seeds.order);
+    const augmentRng = new Rng(seeds.augment);
+    const dropoutRng = new Rng(seeds.dropout);
+    const n = input.train.length;
+    const stepsPerEpoch = splitBatches(
+      Array.from({ length: n }, (_, i) => i),
+      recipe.batchSize,
+    ).length;
+    const totalSteps = stepsPerEpoch * recipe.epochs;
+    const es = recipe.earlyStopping;
+    const epochs: EpochRecord[] = [];
+    let step = 0;
+    let bestValue: number | null = null;
+    let bestEpoch = 0;
+    let sinceBest = 0;
+    let stoppedEarly = false;
+
+    for (let epoch = 0; epoch < recipe.epochs; epoch++) {
+      const started = performance.now();
+      const alpha = dgcm ? alphaAt(epoch, recipe.epochs, recipe.alpha) : 0;
+      const batches = splitBatches(epochOrder(n, orderRng), recipe.batchSize);
+      let lossSum = 0;
+      let lr = optimizer.lr;
+      for (const batch of batches) {
+        if (signal?.aborted) throw abortReason(signal);
+        lr = learningRateAt(
+          step,
+          stepsPerEpoch,
+          recipe.epochs,
+          recipe.optimizer,
+          recipe.schedule,
+        );
+        optimizer.lr = lr;
+        const flips = drawFlips(batch.length, recipe.augment.hflip, augmentRng);
+        const seed = dropoutRng.seed();
+        const x = tf.tidy(() =>
+          hflipFlow(stackBatch(input.train, batch), flips)
+        );
+        const { value, grads } = tf.variableGrads(
+          () =>
+            batchLoss(
+              model.apply(x, { training: true, seed }),
+              trainLabels,
+              batch,
+              dgcm,
+              alpha,
+            ),
+          varList,
+        );
+        const named = new Map<string, tf.Tensor>();
+        for (const [varName, g] of Object.entries(grads)) {
+          named.set(keyOfVariable.get(varName)!, g);
+        }
+        optimizer.step(named);
+        const loss = (await value.data())[0];
+        tf.dispose([x, value, ...Object.values(grads)]);
+        if (!Number.isFinite(loss)) {
+          throw new Error(
+            `train: the loss became ${loss} at epoch ${epoch + 1}, step ${
+              step + 1
+            } (lr ${lr})`,
+          );
+        }
+        lossSum += loss * batch.length;
+        step++;
+        input.onStep?.(step, totalSteps);
+        await nextTick();
+      }
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        trainLoss: lossSum / n,
+        lr,
+        seconds: 0,
+      };
+      if (dgcm) record.alpha = alpha;
+      if (validation) {
+        if (signal?.aborted) throw abortReason(signal);
+        const ev = await evaluate(model, validation, classes, {
+          batchSize: recipe.evalBatchSize,
+          alpha: dgcm ? alpha : undefined,
+        });
+        const m = computeMetrics(ev.truth, ev.pred, classes);
+        record.validation = {
+          loss: ev.loss,
+          uf1: m.uf1,
+          uar: m.uar,
+          acc: m.acc,
+        };
+      }
+      record.seconds = (performance.now() - started) / 1000;
+      epochs.push(record);
+      input.onEpoch?.(record);
+
+      if (es && record.validation) {
+        const value = record.validation[es.monitor as MetricName | "loss"];
+        const improved = bestValue === null ||
+          (es.monitor === "loss"
+            ? value < bestValue - es.minDelta
+            : value > bestValue + es.minDelta);
+        if (improved) {
+          bestValue = value;
+          bestEpoch = epoch + 1;
+          sinceBest = 0;
+          if (es.restoreBest) {
+            disposeSnapshot();
+            best = snapshot(model);
+          }
+        } else {
+          sinceBest++;
+          if (sinceBest >= es.patience) {
+            stoppedEarly = epoch + 1 < recipe.epochs;
+            break;
+          }
+        }
+      } else {
+        bestEpoch = epoch + 1;
+      }
+    }
+    if (es?.restoreBest && best) {
+      restore(model, best);
+    }
+    disposeSnapshot();
+    optimizer.dispose();
+
+    const predictions: Prediction[] = [];
+    for (const [split, samples] of Object.entries(input.tests)) {
+      if (samples.length === 0) continue;
+      if (signal?.aborted) throw abortReason(signal);
+      const ev = await evaluate(model, samples, classes, {
+        batchSize: recipe.evalBatchSize,
+      });
+      samples.forEach((s, i) =>
+        predictions.push({
+          id: s.id,
+          subject: s.subject,
+          source: s.source,
+          split,
+          label: ev.truth[i],
+          pred: ev.pred[i],
+        })
+      );
+    }
+    return { model, epochs, bestEpoch, stoppedEarly, predictions };
+  } catch (error) {
+    disposeSnapshot();
+    optimizer.dispose();
+    model.dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,282 @@
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs";
+import { EMOTIONS_7 } from "../data/types.ts";
+import type { FlowSample } from "../data/types.ts";
+import type { ModelConfig } from "../model/types.ts";
+import type { TrainInput, TrainRecipe } from "./engine_types.ts";
+import { evaluate, train } from "./train.ts";
+import { buildTinyModel, tinyFlowDataset, tinyModelConfig } from "./testing.ts";
+
+await tf.setBackend("cpu");
+
+function recipe(overrides: Partial<TrainRecipe> = {}): TrainRecipe {
+  return {
+    epochs: 3,
+    batchSize: 4,
+    evalBatchSize: 5,
+    optimizer: { lr: 0.05, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0.05 },
+    schedule: {
+      warmupEpochs: 1,
+      cooldownEpochs: 1,
+      warmupStartLr: 0.005,
+      minLr: 0.001,
+    },
+    earlyStopping: null,
+    augment: { hflip: 0.5 },
+    alpha: { kind: "linear", start: 0.2, end: 1 },
+    ...overrides,
+  };
+}
+
+const ds = tinyFlowDataset({ perClass: 6, seed: 3 });
+const trainSet = ds.samples.slice(0, 12);
+const valSet = ds.samples.slice(12, 15);
+const testSet = ds.samples.slice(15);
+
+function job(overrides: Partial<TrainInput> = {}): TrainInput {
+  return {
+    modelConfig: tinyModelConfig(),
+    classes: ds.classes,
+    train: trainSet,
+    validation: valSet,
+    tests: { test: testSet },
+    recipe: recipe(),
+    seeds: { init: 11, order: 12, augment: 13, dropout: 14 },
+    buildModel: buildTinyModel,
+    ...overrides,
+  };
+}
+
+async function weights(
+  model: {
+    params: Map<string, tf.Variable>;
+    buffers: Map<string, tf.Variable>;
+  },
+) {
+  const out: Record<string, number[]> = {};
+  for (const [k, v] of [...model.params, ...model.buffers]) {
+    out[k] = [...await v.data()];
+  }
+  return out;
+}
+
+Deno.test("train is bit-identical for the same seeds and differs for another seed", async () => {
+  const a = await train(job());
+  const b = await train(job());
+  const c = await train(
+    job({ seeds: { init: 11, order: 99, augment: 13, dropout: 14 } }),
+  );
+  const strip = (r: typeof a) =>
+    r.epochs.map(({ seconds: _s, ...rest }) => rest);
+  assert.deepStrictEqual(strip(a), strip(b));
+  assert.deepStrictEqual(a.predictions, b.predictions);
+  assert.deepStrictEqual(await weights(a.model), await weights(b.model));
+  assert.notDeepStrictEqual(
+    strip(a).map((e) => e.trainLoss),
+    strip(c).map((e) => e.trainLoss),
+  );
+  assert.notDeepStrictEqual(await weights(a.model), await weights(c.model));
+  for (const r of [a, b, c]) r.model.dispose();
+});
+
+Deno.test("train leaks no tensors (after the caller disposes the model)", async () => {
+  const before = tf.memory().numTensors;
+  const r = await train(
+    job({
+      recipe: recipe({
+        earlyStopping: {
+          monitor: "uf1",
+          patience: 5,
+          minDelta: 0,
+          restoreBest: true,
+        },
+      }),
+    }),
+  );
+  r.model.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("train reports epochs, steps, lr schedule and predictions for every test sample", async () => {
+  const steps: [number, number][] = [];
+  const seen: number[] = [];
+  const r = await train(job({
+    tests: { testA: testSet, testB: valSet },
+    onStep: (s, t) => steps.push([s, t]),
+    onEpoch: (e) => seen.push(e.epoch),
+  }));
+  // 12 samples, batch 4 → 3 steps per epoch, 9 in all
+  assert.deepStrictEqual(steps.map((s) => s[0]), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  assert.ok(steps.every((s) => s[1] === 9));
+  assert.deepStrictEqual(seen, [1, 2, 3]);
+  // last step of epoch 3 is in the cooldown: minLr
+  assert.equal(r.epochs[2].lr, 0.001);
+  // epoch 1 ends at warmup step 2 of 3: 0.005 + 0.045·2/3
+  assert.ok(Math.abs(r.epochs[0].lr - (0.005 + 0.045 * 2 / 3)) < 1e-12);
+  assert.ok(
+    r.epochs.every((e) =>
+      Number.isFinite(e.trainLoss) && e.validation && e.seconds >= 0
+    ),
+  );
+  assert.equal(r.bestEpoch, 3);
+  assert.equal(r.stoppedEarly, false);
+  assert.equal(r.predictions.length, testSet.length + valSet.length);
+  const first = r.predictions[0];
+  assert.equal(first.id, testSet[0].id);
+  assert.equal(first.split, "testA");
+  assert.equal(first.label, ds.classes.indexOf(testSet[0].label));
+  assert.ok(r.predictions.every((p) => p.pred >= 0 && p.pred < 3));
+  r.model.dispose();
+});
+
+Deno.test("train lowers the training loss on a learnable tiny dataset", async () => {
+  const big = tinyFlowDataset({ perClass: 8, seed: 5, noise: 0.2 });
+  const r = await train(job({
+    train: big.samples,
+    validation: null,
+    tests: { test: big.samples },
+    recipe: recipe({ epochs: 12, batchSize: 8, augment: { hflip: 0.5 } }),
+  }));
+  const losses = r.epochs.map((e) => e.trainLoss);
+  assert.ok(losses[losses.length - 1] < 0.7 * losses[0], `losses ${losses}`);
+  const acc = r.predictions.filter((p) => p.pred === p.label).length /
+    r.predictions.length;
+  assert.ok(acc > 0.5, `training-set accuracy ${acc}`);
+  r.model.dispose();
+});
+
+Deno.test("early stopping stops after `patience` epochs and restores the best epoch's weights", async () => {
+  // constant lr so a 1-epoch run follows the same trajectory as epoch 1 of a longer one
+  const flat = {
+    warmupEpochs: 0,
+    cooldownEpochs: 0,
+    warmupStartLr: 0.05,
+    minLr: 0.05,
+  };
+  const never = recipe({
+    epochs: 6,
+    schedule: flat,
+    // no epoch after the first can beat it by 1e9
+    earlyStopping: {
+      monitor: "loss",
+      patience: 2,
+      minDelta: 1e9,
+      restoreBest: true,
+    },
+  });
+  const r = await train(job({ recipe: never }));
+  assert.equal(r.epochs.length, 3);
+  assert.equal(r.bestEpoch, 1);
+  assert.equal(r.stoppedEarly, true);
+  const one = await train(
+    job({ recipe: recipe({ epochs: 1, schedule: flat }) }),
+  );
+  assert.deepStrictEqual(await weights(r.model), await weights(one.model));
+  const noRestore = await train(job({
+    recipe: {
+      ...never,
+      earlyStopping: { ...never.earlyStopping!, restoreBest: false },
+    },
+  }));
+  assert.notDeepStrictEqual(
+    await weights(noRestore.model),
+    await weights(one.model),
+  );
+  for (const m of [r, one, noRestore]) m.model.dispose();
+});
+
+Deno.test("train stops at a step boundary when the signal aborts, releasing everything", async () => {
+  const before = tf.memory().numTensors;
+  const controller = new AbortController();
+  let steps = 0;
+  await assert.rejects(
+    train(job({
+      signal: controller.signal,
+      onStep: (s) => {
+        steps = s;
+        if (s === 2) controller.abort();
+      },
+    })),
+    (e: unknown) => e instanceof DOMException && e.name === "AbortError",
+  );
+  assert.equal(steps, 2);
+  assert.equal(tf.memory().numTensors, before);
+});
+
+const dgcmSet = tinyFlowDataset({ classes: EMOTIONS_7, perClass: 2, seed: 9 });
+
+Deno.test("train runs the DGCM head with α per epoch and predicts EMOTIONS_7 indices", async () => {
+  const before = tf.memory().numTensors;
+  const cfg: ModelConfig = tinyModelConfig({ head: "dgcm", numClasses: 7 });
+  const r = await train(job({
+    modelConfig: cfg,
+    classes: EMOTIONS_7,
+    train: dgcmSet.samples,
+    validation: dgcmSet.samples.slice(0, 7),
+    tests: { testA: dgcmSet.samples },
+    recipe: recipe({
+      epochs: 3,
+      alpha: { kind: "linear", start: 0.2, end: 1 },
+    }),
+  }));
+  const alphas = r.epochs.map((e) => e.alpha!);
+  [0.2, 0.6, 1].forEach((a, i) => assert.ok(Math.abs(alphas[i] - a) < 1e-12));
+  assert.equal(r.predictions.length, 14);
+  assert.ok(
+    r.predictions.every((p) =>
+      Number.isInteger(p.pred) && p.pred >= 0 && p.pred < 7
+    ),
+  );
+  // the decision is the model's: re-evaluating gives the same predictions
+  const ev = await evaluate(r.model, dgcmSet.samples, EMOTIONS_7, {
+    batchSize: 3,
+  });
+  assert.deepStrictEqual([...ev.pred], r.predictions.map((p) => p.pred));
+  r.model.dispose();
+  assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("train rejects inconsistent jobs with a message naming the field", async () => {
+  await assert.rejects(
+    train(job({ modelConfig: tinyModelConfig({ head: "dgcm" }) })),
+    /head is "dgcm".*\[negative, positive, surprise\]/,
+  );
+  await assert.rejects(
+    train(job({ modelConfig: tinyModelConfig({ numClasses: 4 }) })),
+    /numClasses is 4 but the dataset has 3 classes/,
+  );
+  await assert.rejects(
+    train(job({
+      validation: null,
+      recipe: recipe({
+        earlyStopping: {
+          monitor: "uf1",
+          patience: 1,
+          minDelta: 0,
+          restoreBest: true,
+        },
+      }),
+    })),
+    /earlyStopping is set but there is no validation data/,
+  );
+  const odd: FlowSample = {
+    ...trainSet[0],
+    id: "odd",
+    height: 4,
+    width: 4,
+    data: new Float32Array(32),
+  };
+  await assert.rejects(
+    train(job({ tests: { testB: [odd] } })),
+    /test split "testB" sample "odd" is 4×4×2, expected 8×8×2/,
+  );
+  await assert.rejects(
+    train(job({ recipe: recipe({ batchSize: 0 }) })),
+    /recipe\.batchSize/,
+  );
+  const unknown: FlowSample = { ...trainSet[0], id: "u", label: "joy" };
+  await assert.rejects(
+    train(job({ train: [unknown, ...trainSet] })),
+    /train sample "u" has label "joy"/,
+  );
+});
