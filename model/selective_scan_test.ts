@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { selectiveScan, type SelectiveScanInputs } from "./selective_scan.ts";
 import { selectiveScanRef } from "./selective_scan_ref.ts";
+import { scanImpl } from "./ssm/kernels.ts";
+import { wasmScanAvailable } from "./ssm/scan_wasm.ts";
 
 setWasmPaths(
   dirname(fileURLToPath(import.meta.resolve("@tensorflow/tfjs-backend-wasm"))) +
@@ -144,9 +146,12 @@ const CASES: { name: string; dims: Dims; softplus: boolean }[] = [
   },
 ];
 
+/** Backend, optionally with the kernels' loop implementation (simd | js). */
 async function useBackend(name: string): Promise<void> {
-  assert(await tf.setBackend(name), `backend ${name} failed to start`);
+  const [backend, impl] = name.split("/");
+  assert(await tf.setBackend(backend), `backend ${backend} failed to start`);
   await tf.ready();
+  scanImpl.simd = impl !== "js" && wasmScanAvailable();
 }
 
 /** Weighted loss Σ w ⊙ y with fixed weights, so every output matters. */
@@ -177,7 +182,9 @@ function gradsOf(
   return out;
 }
 
-for (const backend of ["cpu", "wasm"]) {
+assert(wasmScanAvailable(), "WebAssembly SIMD is expected in Deno");
+
+for (const backend of ["cpu/simd", "wasm/simd", "cpu/js", "wasm/js"]) {
   Deno.test(`selectiveScan forward matches the tensor-op reference on ${backend}`, async () => {
     await useBackend(backend);
     for (const c of CASES) {

@@ -4,14 +4,35 @@
  * returning the gradients of all seven inputs), with a registered gradient
  * linking them so that `tf.grads` and optimizers work through the op.
  *
- * On `cpu` and `wasm` the kernels run {@link scanForward}/{@link scanBackward}
- * directly on the backends' typed arrays (no tensor ops); `webgpu` gets WGSL
- * programs (see `webgpu.ts`).
+ * On `cpu` and `wasm` the kernels run typed-array loops on the backends'
+ * data (no tensor ops): the WebAssembly SIMD module of `scan_wasm.ts` when
+ * available, else the JS loops of `scan_js.ts` (see {@link scanImpl});
+ * `webgpu` gets WGSL programs (see `webgpu.ts`).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { scanBackward, type ScanDims, scanForward } from "./scan_js.ts";
+import {
+  scanBackward as scanBackwardJs,
+  type ScanDims,
+  scanForward as scanForwardJs,
+} from "./scan_js.ts";
+import {
+  scanBackwardWasm,
+  scanForwardWasm,
+  wasmScanAvailable,
+} from "./scan_wasm.ts";
+
+/**
+ * Which implementation the `cpu` and `wasm` kernels run: the WebAssembly
+ * SIMD module when the runtime supports it (default), or the plain JS loops.
+ */
+export const scanImpl: { simd: boolean } = { simd: wasmScanAvailable() };
+
+const scanForward: typeof scanForwardJs = (...args) =>
+  scanImpl.simd ? scanForwardWasm(...args) : scanForwardJs(...args);
+const scanBackward: typeof scanBackwardJs = (...args) =>
+  scanImpl.simd ? scanBackwardWasm(...args) : scanBackwardJs(...args);
 
 /** Kernel name of the fused forward selective scan. */
 export const SELECTIVE_SCAN_KERNEL = "MerbaSelectiveScan";
