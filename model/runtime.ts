@@ -1,75 +1,211 @@
 /**
- * Compute runtime selection for TensorFlow.js under Deno.
+ * Compute runtime selection for TensorFlow.js under Deno: starts one of the
+ * backends, reports what it got, and (by importing `./kernels/mod.ts`)
+ * registers the kernels the models need that some backend lacks.
+ *
+ * Backends:
+ * - `wasm` (default on CPU): XNNPACK with WebAssembly SIMD; the `.wasm`
+ *   binaries are loaded from the installed npm package, never a CDN.
+ *   **Single-threaded under Deno.** tfjs' `WASM_HAS_MULTITHREAD_SUPPORT`
+ *   check returns false whenever `env().get("IS_NODE")` is true, and Deno
+ *   exposes `process.versions.node`, so tfjs loads the non-threaded SIMD
+ *   build. Forcing the flag on (investigated with tfjs 4.22.0, Deno 2.9.6)
+ *   gets further but not to threads: (1) emscripten, seeing Node, spawns
+ *   its pthread pool with `node:worker_threads`, and tfjs hands it the
+ *   worker script as a `blob:` URL, which Deno's `worker_threads.Worker`
+ *   rejects (`ERR_WORKER_PATH`); (2) with the script written to a file
+ *   instead, the worker's `Object.assign(global, {location: …})` throws
+ *   because `location` is read-only in Deno's worker global scope; (3) with
+ *   that removed, the threaded-simd module instantiates and all 8 pool
+ *   workers load the shared-memory module, but XNNPACK's pthreadpool still
+ *   reports one thread and no worker is ever given a thread to run, so
+ *   nothing runs in parallel. Making it work needs patched copies of tfjs'
+ *   emscripten glue, which this project does not ship; `threads` > 1 is
+ *   therefore recorded as a note and 1 is used.
+ * - `cpu`: TensorFlow.js' plain JavaScript kernels (correct, slow).
+ * - `webgpu`: Deno's `navigator.gpu`; on this machine Debian's software
+ *   Vulkan (mesa lavapipe). `dataSync()` fails there (use `await data()`),
+ *   and buffers over the device's `maxStorageBufferBindingSize` (128 MiB on
+ *   lavapipe) give silently wrong results, so {@link initBackend} installs a
+ *   guard that throws instead when a tensor that large is created.
+ * - `tensorflow`: `@tensorflow/tfjs-node-gpu`, else `@tensorflow/tfjs-node`,
+ *   used only when already installed in this project's `node_modules`
+ *   (their install downloads libtensorflow, so nothing is fetched here).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import "@tensorflow/tfjs-backend-wasm";
+import * as tfwasm from "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-webgpu";
-import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import "./kernels/mod.ts";
+import { dirname, join } from "node:path";
+import { fileURLToPath as fromFileUrl } from "node:url";
+import { existsSync } from "node:fs";
+import { registerProvidedKernels } from "./kernels/mod.ts";
 
 /** Backends {@link initBackend} can start. */
 export type BackendName = "wasm" | "cpu" | "webgpu" | "tensorflow";
+
+/** Every backend name, in order of preference on a CPU-only machine. */
+export const BACKEND_NAMES: readonly BackendName[] = [
+  "wasm",
+  "cpu",
+  "webgpu",
+  "tensorflow",
+];
 
 /** What {@link initBackend} started. */
 export interface BackendInfo {
   /** the active TensorFlow.js backend. */
   name: BackendName;
-  /** worker threads doing the math (1 when single-threaded). */
+  /** threads doing the math (1 when single-threaded). */
   threads: number;
-  /** whether WebAssembly SIMD is used (wasm only; false elsewhere). */
+  /** whether WebAssembly SIMD is in use (wasm only; false elsewhere). */
   simd: boolean;
-  /** versions of the relevant packages and of Deno. */
+  /** versions of Deno, V8 and the TensorFlow.js packages involved. */
   versions: Record<string, string>;
-  /** caveats of this backend on this machine. */
+  /** caveats of this backend on this machine, in words. */
   notes: string[];
+}
+
+/** Options of {@link initBackend}. */
+export interface InitBackendOptions {
+  /**
+   * Wanted thread count. Only the `tensorflow` backend is multi-threaded;
+   * on wasm a value > 1 is recorded in `notes` (see the module docs).
+   */
+  threads?: number;
 }
 
 let wasmPathsSet = false;
 
-/**
- * Starts a backend and makes it the active one.
- *
- * @param name the backend to start.
- * @param options `threads`: wanted thread count (see the wasm notes).
- * @returns what was started.
- */
-export async function initBackend(
-  name: BackendName,
-  options: { threads?: number } = {},
-): Promise<BackendInfo> {
-  void options;
-  const versions: Record<string, string> = {
-    tfjs: tf.version.tfjs,
-    deno: Deno.version.deno,
-  };
-  if (name === "wasm") {
-    if (!wasmPathsSet) {
-      const dir = dirname(
-        fileURLToPath(import.meta.resolve("@tensorflow/tfjs-backend-wasm")),
-      );
-      setWasmPaths(dir + "/");
-      wasmPathsSet = true;
-    }
-    await setOrThrow("wasm");
-    return {
-      name,
-      threads: 1,
-      simd: await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean,
-      versions,
-      notes: [],
-    };
-  }
-  await setOrThrow(name);
-  return { name, threads: 1, simd: false, versions, notes: [] };
+/** Directory of the installed `@tensorflow/tfjs-backend-wasm` package's dist. */
+function wasmDistDir(): string {
+  return dirname(
+    fromFileUrl(import.meta.resolve("@tensorflow/tfjs-backend-wasm")),
+  );
 }
 
 /**
- * Whether `navigator.gpu` exists and yields an adapter (software Vulkan
- * counts).
+ * Starts a backend and makes it the active one. Calling it again for the
+ * active backend is cheap; switching re-activates the already-started one.
+ *
+ * @param name the backend to start.
+ * @param options see {@link InitBackendOptions}.
+ * @returns what was started.
+ * @throws Error naming the backend when it cannot start (webgpu without an
+ *   adapter, tensorflow not installed, a bad `threads` value).
+ *
+ * @example
+ * ```ts ignore
+ * const info = await initBackend("wasm");
+ * console.log(info.name, info.simd, info.notes);
+ * ```
+ */
+export async function initBackend(
+  name: BackendName,
+  options: InitBackendOptions = {},
+): Promise<BackendInfo> {
+  const threads = options.threads;
+  if (
+    threads !== undefined && (!Number.isInteger(threads) || threads < 1)
+  ) {
+    throw new Error(
+      `initBackend: threads must be a positive integer, got ${threads}`,
+    );
+  }
+  if (!BACKEND_NAMES.includes(name)) {
+    throw new Error(
+      `initBackend: unknown backend "${name}" (expected one of ${
+        BACKEND_NAMES.join(", ")
+      })`,
+    );
+  }
+  const versions: Record<string, string> = {
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    tfjs: tf.version.tfjs,
+  };
+  const notes: string[] = [];
+  switch (name) {
+    case "wasm": {
+      if (!wasmPathsSet) {
+        tfwasm.setWasmPaths(wasmDistDir() + "/");
+        wasmPathsSet = true;
+      }
+      await activate("wasm");
+      versions["tfjs-backend-wasm"] = tfwasm.version_wasm;
+      const simd = await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT") as boolean;
+      if (!simd) notes.push("WebAssembly SIMD is unavailable: slow path");
+      notes.push(
+        "single-threaded: tfjs' threaded wasm build does not run under Deno (see model/runtime.ts)",
+      );
+      if (threads !== undefined && threads > 1) {
+        notes.push(`threads: ${threads} requested, 1 used`);
+      }
+      registerProvidedKernels();
+      return { name, threads: 1, simd, versions, notes };
+    }
+    case "cpu": {
+      await activate("cpu");
+      // Silence tfjs' one-time "install tfjs-node" banner (it thinks Deno is Node).
+      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+      if (threads !== undefined && threads > 1) {
+        notes.push(`threads: ${threads} requested, 1 used`);
+      }
+      return { name, threads: 1, simd: false, versions, notes };
+    }
+    case "webgpu": {
+      if (!(await webgpuAvailable())) {
+        throw new Error(
+          'initBackend: backend "webgpu" cannot start: navigator.gpu has no adapter (install a Vulkan driver, e.g. Debian\'s mesa-vulkan-drivers)',
+        );
+      }
+      await activate("webgpu");
+      versions["tfjs-backend-webgpu"] = packageVersion(
+        import.meta.resolve("@tensorflow/tfjs-backend-webgpu"),
+      );
+      const backend = tf.backend() as unknown as WebGpuLike;
+      const limit = backend.device.limits.maxStorageBufferBindingSize;
+      guardWebgpuTensorBytes(limit);
+      const info = backend.adapterInfo as { description?: string } | undefined;
+      if (info?.description) notes.push(`adapter: ${info.description}`);
+      notes.push(
+        "dataSync()/arraySync() fail on this backend: use await data()/array()",
+        `tensors over ${limit} bytes (maxStorageBufferBindingSize) give wrong results: creating one throws`,
+      );
+      return { name, threads: 1, simd: false, versions, notes };
+    }
+    case "tensorflow": {
+      const loaded = await loadTfjsNode();
+      await activate("tensorflow");
+      versions[loaded.pkg] = loaded.version;
+      return {
+        name,
+        threads: threads ?? navigator.hardwareConcurrency,
+        simd: false,
+        versions,
+        notes: [`loaded ${loaded.pkg}`],
+      };
+    }
+  }
+}
+
+/**
+ * Backends that can start here, without starting them (tensorflow: only
+ * checks that a tfjs-node package is installed locally).
+ *
+ * @returns the available backend names, in {@link BACKEND_NAMES} order.
+ */
+export async function availableBackends(): Promise<BackendName[]> {
+  const out: BackendName[] = ["wasm", "cpu"];
+  if (await webgpuAvailable()) out.push("webgpu");
+  if (tfjsNodeCandidates().length > 0) out.push("tensorflow");
+  return out;
+}
+
+/**
+ * Whether `navigator.gpu` exists and yields an adapter (a software Vulkan
+ * adapter counts).
  *
  * @returns true when the webgpu backend can start.
  */
@@ -84,8 +220,129 @@ export async function webgpuAvailable(): Promise<boolean> {
   }
 }
 
-async function setOrThrow(name: string): Promise<void> {
-  const ok = await tf.setBackend(name);
+interface WebGpuLike {
+  device: { limits: { maxStorageBufferBindingSize: number } };
+  adapterInfo?: unknown;
+  write(values: unknown, shape: number[], dtype: tf.DataType): tf.DataId;
+  makeTensorInfo(
+    shape: number[],
+    dtype: tf.DataType,
+    values?: unknown,
+  ): tf.TensorInfo;
+}
+
+const guarded = new WeakMap<object, () => void>();
+
+function bytesOf(shape: number[], dtype: tf.DataType): number {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return dtype === "complex64" ? 8 * n : 4 * n;
+}
+
+/**
+ * Makes the active webgpu backend throw when a tensor over `maxBytes` is
+ * created (uploaded or produced by a kernel), instead of computing wrong
+ * values silently. Installing it again replaces the limit.
+ *
+ * @param maxBytes the largest allowed tensor size in bytes.
+ * @returns a function that removes the guard.
+ * @throws Error when the active backend is not webgpu.
+ */
+export function guardWebgpuTensorBytes(maxBytes: number): () => void {
+  if (tf.getBackend() !== "webgpu") {
+    throw new Error(
+      `guardWebgpuTensorBytes: the active backend is "${tf.getBackend()}", not webgpu`,
+    );
+  }
+  const backend = tf.backend() as unknown as WebGpuLike;
+  guarded.get(backend)?.();
+  const write = backend.write, make = backend.makeTensorInfo;
+  const check = (shape: number[], dtype: tf.DataType) => {
+    const bytes = bytesOf(shape, dtype);
+    if (bytes > maxBytes) {
+      throw new Error(
+        `webgpu: a ${dtype} tensor of shape [${shape}] needs ${bytes} bytes, over this device's ${maxBytes}-byte storage binding limit (its results would be silently wrong); use a smaller batch or the wasm backend`,
+      );
+    }
+  };
+  backend.write = function (values, shape, dtype) {
+    check(shape, dtype);
+    return write.call(this, values, shape, dtype);
+  };
+  backend.makeTensorInfo = function (shape, dtype, values) {
+    check(shape, dtype);
+    return make.call(this, shape, dtype, values);
+  };
+  const remove = () => {
+    backend.write = write;
+    backend.makeTensorInfo = make;
+    guarded.delete(backend);
+  };
+  guarded.set(backend, remove);
+  return remove;
+}
+
+/** The `version` of the package.json above a resolved module URL, or "?". */
+function packageVersion(moduleUrl: string): string {
+  try {
+    let dir = dirname(fromFileUrl(moduleUrl));
+    for (let i = 0; i < 4; i++) {
+      const p = join(dir, "package.json");
+      if (existsSync(p)) {
+        return String(JSON.parse(Deno.readTextFileSync(p)).version);
+      }
+      dir = dirname(dir);
+    }
+  } catch {
+    // fall through
+  }
+  return "?";
+}
+
+async function activate(name: string): Promise<void> {
+  let ok = false;
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch (e) {
+    throw new Error(
+      `initBackend: backend "${name}" failed to start: ${(e as Error).message}`,
+    );
+  }
   if (!ok) throw new Error(`initBackend: backend "${name}" failed to start`);
-  await tf.ready();
+}
+
+const TFJS_NODE = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"];
+
+/** tfjs-node packages installed in this project's node_modules. */
+function tfjsNodeCandidates(): string[] {
+  const root = join(dirname(fromFileUrl(import.meta.url)), "..");
+  return TFJS_NODE.filter((p) =>
+    existsSync(join(root, "node_modules", p, "package.json"))
+  );
+}
+
+async function loadTfjsNode(): Promise<{ pkg: string; version: string }> {
+  const candidates = tfjsNodeCandidates();
+  const errors: string[] = [];
+  for (const pkg of candidates) {
+    try {
+      const specifier = `npm:${pkg}`;
+      const mod = await import(specifier);
+      if (!tf.findBackendFactory("tensorflow")) {
+        throw new Error("it did not register a 'tensorflow' backend");
+      }
+      return { pkg, version: String(mod.version?.["tfjs-node"] ?? "?") };
+    } catch (e) {
+      errors.push(`${pkg}: ${(e as Error).message}`);
+    }
+  }
+  throw new Error(
+    candidates.length === 0
+      ? `initBackend: backend "tensorflow" needs ${
+        TFJS_NODE.join(" or ")
+      } installed in node_modules; its install downloads libtensorflow, which this project does not do — use "wasm"`
+      : `initBackend: backend "tensorflow" could not be loaded: ${
+        errors.join("; ")
+      }`,
+  );
 }
