@@ -63,8 +63,11 @@ export function splitBatches(
 
 /** The layout every sample of a batch must share. */
 export interface SampleShape {
+  /** rows (H). */
   height: number;
+  /** columns (W). */
   width: number;
+  /** channels (C). */
   channels: number;
 }
 

@@ -89,6 +89,8 @@ export class AdamW {
   #state = new Map<string, ParamState>();
 
   /**
+   * Creates the optimizer; moment buffers are allocated on first use.
+   *
    * @param params the trainable parameters, keyed by state-dict name.
    * @param settings lr, betas, eps and weight decay.
    * @param decay overrides the decay mask (default {@linkcode decaysParameter}).
