@@ -311,10 +311,13 @@ export function buildReportInput(
     }
     for (const [group, keep] of groups) {
       if (spec.report.groups && !spec.report.groups.includes(group)) continue;
+      const predictionsBySeed = seeds.map((s) => bySeed.get(s)!.filter(keep))
+        .filter((p) => p.length > 0);
+      if (predictionsBySeed.length === 0) continue; // nothing finished yet
       const row: ReportRow = {
         variant: variant.name,
         group,
-        predictionsBySeed: seeds.map((s) => bySeed.get(s)!.filter(keep)),
+        predictionsBySeed,
       };
       const paper = spec.report.paper[variant.name]?.[group];
       if (paper) row.paper = paper;

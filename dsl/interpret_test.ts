@@ -1,0 +1,245 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { runExperiment } from "./interpret.ts";
+import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
+import { validateExperiment } from "./spec.ts";
+import { RunStore } from "./store.ts";
+import { deps, standInDataset } from "./testdata/stand_in_deps.ts";
+
+const DEPS_MODULE =
+  new URL("./testdata/stand_in_deps.ts", import.meta.url).href;
+
+const spec = validateExperiment({
+  name: "tiny-loso",
+  description: "stand-in experiment",
+  dataset: {
+    name: "synthetic-3db",
+    imageSize: 8,
+    options: { perClass: 4, subjects: 4 },
+  },
+  protocol: { kind: "loso" },
+  validation: { kind: "none" },
+  model: { head: "linear", dropout: 0.2 },
+  variants: { a: {}, b: { model: { stemDim: 4 } } },
+  train: {
+    epochs: 2,
+    batchSize: 4,
+    optimizer: { lr: 0.2 },
+    earlyStopping: null,
+  },
+  seeds: [3],
+  backend: "cpu",
+  report: { paper: { a: { overall: { uf1: 0.5 } } } },
+});
+
+async function jobFiles(dir: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for await (const e of Deno.readDir(dir)) {
+    if (!e.isDirectory || e.name === "report") continue;
+    for (const f of ["predictions.json", "metrics.json"]) {
+      out.set(`${e.name}/${f}`, await Deno.readTextFile(join(dir, e.name, f)));
+    }
+  }
+  return out;
+}
+
+Deno.test("serial and 2-worker runs write identical predictions and metrics", async () => {
+  const out1 = await Deno.makeTempDir(), out2 = await Deno.makeTempDir();
+  const s1 = await runExperiment(spec, {
+    outDir: out1,
+    jobs: 1,
+    deps,
+    depsModule: DEPS_MODULE,
+    progress: false,
+  });
+  assert.equal(s1.planned, 2 * 1 * 4);
+  assert.equal(s1.ran, 8);
+  assert.deepEqual(s1.failed, []);
+  const s2 = await runExperiment(spec, {
+    outDir: out2,
+    jobs: 2,
+    deps,
+    depsModule: DEPS_MODULE,
+    progress: false,
+  });
+  assert.deepEqual(s2.failed, []);
+  assert.equal(s2.ran, 8);
+  const f1 = await jobFiles(s1.dir), f2 = await jobFiles(s2.dir);
+  assert.equal(f1.size, 16);
+  assert.deepEqual(f2, f1);
+  // the models learned something real: predictions are not constant
+  const preds = [...f1.entries()].filter(([k]) =>
+    k.endsWith("predictions.json")
+  )
+    .flatMap(([, v]) => JSON.parse(v) as { pred: number }[]);
+  assert.equal(preds.length, 2 * 12);
+  assert.ok(new Set(preds.map((p) => p.pred)).size > 1);
+  // report rows: variant × (overall + each source); LOSO concatenates all folds
+  const report = JSON.parse(
+    await Deno.readTextFile(join(s1.dir, "report", "report.json")),
+  );
+  assert.deepEqual(
+    report.rows.map((r: { variant: string; group: string }) =>
+      `${r.variant}/${r.group}`
+    ),
+    ["a/overall", "a/even", "a/odd", "b/overall", "b/even", "b/odd"],
+  );
+  assert.deepEqual(
+    report.rows.slice(0, 3).map((r: { seeds: { n: number }[] }) =>
+      r.seeds[0].n
+    ),
+    [12, 6, 6],
+  );
+  assert.deepEqual(report.rows[0].paper, { uf1: 0.5 });
+  assert.match(report.description, /all 8 jobs finished/);
+  await Deno.remove(out1, { recursive: true });
+  await Deno.remove(out2, { recursive: true });
+});
+
+Deno.test("resume after a crash: unfinished jobs are redone, finished ones untouched", async () => {
+  const out = await Deno.makeTempDir();
+  const first = await runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps,
+    variants: ["a"],
+    progress: false,
+  });
+  assert.equal(first.ran, 4);
+  const store = new RunStore(out, spec.name);
+  const ds = await standInDataset({
+    name: "synthetic-3db",
+    imageSize: 8,
+    channels: "uv",
+    options: spec.dataset.options,
+  });
+  const jobs = planJobs(
+    spec,
+    resolveVariants(spec, deps, { only: ["a"] }),
+    foldsFor(spec.protocol, ds.samples),
+  );
+  // simulate a crash in job 1: it had written job.json and some epochs, but not done.json
+  const crashed = jobs[1];
+  await Deno.remove(store.path(crashed, "done"));
+  await Deno.remove(store.path(crashed, "predictions"));
+  const before = new Map<string, Deno.FileInfo>();
+  for (const j of jobs) {
+    if (j !== crashed) {
+      before.set(j.id, await Deno.stat(store.path(j, "done")));
+    }
+  }
+  const expected = await Deno.readTextFile(
+    join(first.dir, jobs[0].id, "predictions.json"),
+  );
+
+  const second = await runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps,
+    variants: ["a"],
+    progress: false,
+  });
+  assert.equal(second.skipped, 3);
+  assert.equal(second.ran, 1);
+  assert.equal(second.missing, 0);
+  assert.ok(await store.isDone(crashed));
+  for (const j of jobs) {
+    if (j === crashed) continue;
+    assert.equal(
+      (await Deno.stat(store.path(j, "done"))).mtime?.getTime(),
+      before.get(j.id)!.mtime?.getTime(),
+    );
+  }
+  assert.equal(
+    await Deno.readTextFile(join(first.dir, jobs[0].id, "predictions.json")),
+    expected,
+  );
+  const third = await runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps,
+    variants: ["a"],
+    progress: false,
+  });
+  assert.equal(third.ran, 0);
+  assert.equal(third.skipped, 4);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("shards run disjoint parts; the report says how many jobs are missing", async () => {
+  const out = await Deno.makeTempDir();
+  const a = await runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps,
+    shard: { index: 1, count: 2 },
+    progress: false,
+  });
+  assert.equal(a.selected, 4);
+  assert.equal(a.ran, 4);
+  assert.equal(a.missing, 4);
+  const partial = JSON.parse(
+    await Deno.readTextFile(join(a.dir, "report", "report.json")),
+  );
+  assert.match(partial.description, /4 of 8 jobs missing/);
+  const b = await runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps,
+    shard: { index: 2, count: 2 },
+    progress: false,
+  });
+  assert.equal(b.ran, 4);
+  assert.equal(b.skipped, 0, "shard 2 shares no job with shard 1");
+  assert.equal(b.missing, 0);
+  const full = JSON.parse(
+    await Deno.readTextFile(join(b.dir, "report", "report.json")),
+  );
+  assert.match(full.description, /all 8 jobs finished/);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("an aborted run keeps finished jobs and leaves the in-flight one unfinished", async () => {
+  const out = await Deno.makeTempDir();
+  const controller = new AbortController();
+  let finished = 0;
+  const counting = {
+    ...deps,
+    train: async (input: Parameters<typeof deps.train>[0]) => {
+      if (finished === 2) {
+        // abort in the middle of the third job's training
+        const onStep = input.onStep;
+        input = {
+          ...input,
+          onStep: (s, t) => {
+            onStep?.(s, t);
+            if (s === 2) controller.abort(new Error("interrupted"));
+          },
+        };
+      }
+      const r = await deps.train(input);
+      finished++;
+      return r;
+    },
+  };
+  const s = await runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps: counting,
+    signal: controller.signal,
+    progress: false,
+  });
+  assert.equal(s.interrupted, true);
+  assert.equal(s.ran, 2);
+  assert.deepEqual(s.failed, []);
+  assert.equal(s.missing, 6);
+  const resumed = await runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps,
+    progress: false,
+  });
+  assert.equal(resumed.skipped, 2);
+  assert.equal(resumed.ran, 6);
+  await Deno.remove(out, { recursive: true });
+});
