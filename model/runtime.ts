@@ -67,15 +67,6 @@ export interface BackendInfo {
   notes: string[];
 }
 
-/** Options of {@link initBackend}. */
-export interface InitBackendOptions {
-  /**
-   * Wanted thread count. Only the `tensorflow` backend is multi-threaded;
-   * on wasm a value > 1 is recorded in `notes` (see the module docs).
-   */
-  threads?: number;
-}
-
 let wasmPathsSet = false;
 
 /** Directory of the installed `@tensorflow/tfjs-backend-wasm` package's dist. */
@@ -90,7 +81,10 @@ function wasmDistDir(): string {
  * active backend is cheap; switching re-activates the already-started one.
  *
  * @param name the backend to start.
- * @param options see {@link InitBackendOptions}.
+ * @param options `threads`: wanted thread count. Only the `tensorflow`
+ *   backend is multi-threaded; on wasm and cpu a value > 1 is recorded in
+ *   `notes` and 1 is used (see the module docs for why wasm is
+ *   single-threaded under Deno).
  * @returns what was started.
  * @throws Error naming the backend when it cannot start (webgpu without an
  *   adapter, tensorflow not installed, a bad `threads` value).
@@ -103,7 +97,7 @@ function wasmDistDir(): string {
  */
 export async function initBackend(
   name: BackendName,
-  options: InitBackendOptions = {},
+  options: { threads?: number } = {},
 ): Promise<BackendInfo> {
   const threads = options.threads;
   if (

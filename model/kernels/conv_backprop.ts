@@ -22,6 +22,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { TensorInfo } from "./types.ts";
 import {
   type Attrs,
   input,
@@ -208,7 +209,7 @@ function withScope(
  */
 export function conv2DBackpropFilterViaConv(
   args: KernelArgs,
-): tf.TensorInfo {
+): TensorInfo {
   const x = input(args, "x", "Conv2DBackpropFilter");
   const dy = input(args, "dy", "Conv2DBackpropFilter");
   const attrs = args.attrs as unknown as Attrs;
@@ -246,7 +247,7 @@ export function conv2DBackpropFilterViaConv(
  * @param args the kernel call (inputs `dy`, `filter`; attrs as tf's kernel).
  * @returns the input gradient with shape `attrs.inputShape`.
  */
-export function conv2DBackpropInputViaConv(args: KernelArgs): tf.TensorInfo {
+export function conv2DBackpropInputViaConv(args: KernelArgs): TensorInfo {
   const kernel = "Conv2DBackpropInput";
   const dy = input(args, "dy", kernel);
   const filter = input(args, "filter", kernel);
@@ -309,7 +310,7 @@ export function conv2DBackpropInputViaConv(args: KernelArgs): tf.TensorInfo {
  * @param args the kernel call (inputs `dy`, `filter`; attrs as tf's kernel).
  * @returns the input gradient with shape `attrs.inputShape`.
  */
-export function conv2DBackpropInputDilated(args: KernelArgs): tf.TensorInfo {
+export function conv2DBackpropInputDilated(args: KernelArgs): TensorInfo {
   const kernel = "Conv2DBackpropInput";
   const dy = input(args, "dy", kernel);
   const filter = input(args, "filter", kernel);
@@ -349,7 +350,7 @@ export function conv2DBackpropInputDilated(args: KernelArgs): tf.TensorInfo {
  */
 export function depthwiseBackpropFilterViaConv(
   args: KernelArgs,
-): tf.TensorInfo {
+): TensorInfo {
   const x = input(args, "x", "DepthwiseConv2dNativeBackpropFilter");
   const dy = input(args, "dy", "DepthwiseConv2dNativeBackpropFilter");
   const attrs = args.attrs as unknown as Attrs;
@@ -392,7 +393,7 @@ export function depthwiseBackpropFilterViaConv(
  */
 export function depthwiseBackpropInputViaConv(
   args: KernelArgs,
-): tf.TensorInfo {
+): TensorInfo {
   const dy = input(args, "dy", "DepthwiseConv2dNativeBackpropInput");
   const filter = input(args, "filter", "DepthwiseConv2dNativeBackpropInput");
   const attrs = args.attrs as unknown as Attrs;

@@ -7,6 +7,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type {
+  KernelBackend,
+  NamedAttrMap,
+  NamedTensorInfoMap,
+  TensorInfo,
+} from "./types.ts";
 
 /** Kernel attributes as TensorFlow.js passes them to kernel functions. */
 export type Attrs = Record<string, unknown>;
@@ -26,15 +32,17 @@ export type Attrs = Record<string, unknown>;
  * ```
  */
 export class KernelScope {
-  #tracked: tf.TensorInfo[] = [];
-  #kept = new Set<tf.TensorInfo>();
+  #tracked: TensorInfo[] = [];
+  #kept = new Set<TensorInfo>();
 
   /**
+   * Creates a scope running kernels of `backendName` on `backend`.
+   *
    * @param backend the backend instance the kernel was called with.
    * @param backendName its registered name (kernels are looked up by it).
    */
   constructor(
-    readonly backend: tf.KernelBackend,
+    readonly backend: KernelBackend,
     readonly backendName: string,
   ) {}
 
@@ -50,9 +58,9 @@ export class KernelScope {
    */
   run(
     name: string,
-    inputs: Record<string, tf.TensorInfo>,
+    inputs: Record<string, TensorInfo>,
     attrs: Attrs = {},
-  ): tf.TensorInfo {
+  ): TensorInfo {
     const k = tf.getKernel(name, this.backendName);
     if (!k) {
       throw new Error(
@@ -77,7 +85,7 @@ export class KernelScope {
    * @param t a tensor produced by {@link KernelScope.run}.
    * @returns `t`.
    */
-  keep(t: tf.TensorInfo): tf.TensorInfo {
+  keep(t: TensorInfo): TensorInfo {
     this.#kept.add(t);
     return t;
   }
@@ -95,11 +103,11 @@ export class KernelScope {
 /** The argument TensorFlow.js passes to a kernel function. */
 export interface KernelArgs {
   /** named inputs. */
-  inputs: tf.NamedTensorInfoMap;
+  inputs: NamedTensorInfoMap;
   /** the backend instance running the kernel. */
-  backend: tf.KernelBackend;
+  backend: KernelBackend;
   /** kernel attributes. */
-  attrs: tf.NamedAttrMap;
+  attrs: NamedAttrMap;
 }
 
 /**
@@ -114,7 +122,7 @@ export function input(
   args: KernelArgs,
   name: string,
   kernel: string,
-): tf.TensorInfo {
+): TensorInfo {
   const t = args.inputs[name];
   if (!t) throw new Error(`${kernel}: input "${name}" is missing`);
   return t;

@@ -25,4 +25,17 @@ export {
   maxPoolGradWasm,
   unsortedSegmentSumWasm,
 } from "./wasm_js_kernels.ts";
-export { type Attrs, KernelScope } from "./kernel_scope.ts";
+export {
+  type Attrs,
+  input,
+  type KernelArgs,
+  KernelScope,
+} from "./kernel_scope.ts";
+export type {
+  KernelBackend,
+  KernelConfig,
+  NamedAttrMap,
+  NamedTensorInfoMap,
+  Tensor,
+  TensorInfo,
+} from "./types.ts";

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "./types.ts";
 
 /**
  * Checks that `perm` is a permutation of `0..n-1` and returns its inverse
@@ -69,10 +70,10 @@ export function invertPermutation(perm: Int32Array, n: number): Int32Array {
  * ```
  */
 export function permute(
-  x: tf.Tensor,
+  x: Tensor,
   perm: Int32Array,
   axis: number,
-): tf.Tensor {
+): Tensor {
   const rank = x.rank;
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank || rank === 0) {
     throw new Error(

@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { KernelConfig } from "./types.ts";
 // The wasm backend registers its own kernels on import; ours must come after.
 import "@tensorflow/tfjs-backend-wasm";
 import {
@@ -96,7 +97,7 @@ const ours = new Set<tf.KernelFunc>(WASM.map((p) => p.kernelFunc));
 export function nativeKernelConfig(
   kernelName: string,
   backendName: string,
-): tf.KernelConfig | undefined {
+): KernelConfig | undefined {
   return nativeConfigs.get(`${backendName}/${kernelName}`);
 }
 

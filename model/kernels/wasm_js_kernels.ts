@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { TensorInfo } from "./types.ts";
 import type { BackendWasm } from "@tensorflow/tfjs-backend-wasm";
 
 import { input, type KernelArgs } from "./kernel_scope.ts";
@@ -20,7 +21,7 @@ import { input, type KernelArgs } from "./kernel_scope.ts";
  * @param args the kernel call (inputs `x`, `segmentIds`; attr `numSegments`).
  * @returns [numSegments, ...x.shape.slice(segmentIds.rank)], dtype of x.
  */
-export function unsortedSegmentSumWasm(args: KernelArgs): tf.TensorInfo {
+export function unsortedSegmentSumWasm(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const x = input(args, "x", "UnsortedSegmentSum");
   const segmentIds = input(args, "segmentIds", "UnsortedSegmentSum");
@@ -65,7 +66,7 @@ export function unsortedSegmentSumWasm(args: KernelArgs): tf.TensorInfo {
  *   `filterSize`, `strides`, `pad`, `dimRoundingMode`).
  * @returns dx with the shape of `input`.
  */
-export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
+export function maxPoolGradWasm(args: KernelArgs): TensorInfo {
   const backend = args.backend as BackendWasm;
   const dy = input(args, "dy", "MaxPoolGrad");
   const x = input(args, "input", "MaxPoolGrad");
@@ -135,7 +136,7 @@ export function maxPoolGradWasm(args: KernelArgs): tf.TensorInfo {
  *   `dilations`, `dimRoundingMode`, `filterShape`).
  * @returns the filter gradient with shape `attrs.filterShape`.
  */
-export function depthwiseBackpropFilterWasm(args: KernelArgs): tf.TensorInfo {
+export function depthwiseBackpropFilterWasm(args: KernelArgs): TensorInfo {
   const kernel = "DepthwiseConv2dNativeBackpropFilter";
   const backend = args.backend as BackendWasm;
   const x = input(args, "x", kernel);
