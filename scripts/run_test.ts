@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { main } from "./run.ts";
+
+const SPEC =
+  new URL("../dsl/testdata/example_spec.ts", import.meta.url).pathname;
+const YAML_BAD =
+  new URL("../dsl/testdata/yaml/bad_window.yaml", import.meta.url).pathname;
+
+async function capture(
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [], err: string[] = [];
+  const log = console.log, error = console.error;
+  console.log = (...a: unknown[]) => out.push(a.join(" "));
+  console.error = (...a: unknown[]) => err.push(a.join(" "));
+  try {
+    const code = await main(args);
+    return { code, out: out.join("\n"), err: err.join("\n") };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+Deno.env.set(
+  "MERBA_DEPS",
+  new URL("../dsl/testdata/stand_in_deps.ts", import.meta.url).href,
+);
+
+Deno.test("run CLI: --help, bad flags and bad specs exit with clear messages", async () => {
+  const help = await capture(["--help"]);
+  assert.equal(help.code, 0);
+  assert.match(help.out, /Usage: deno task run SPEC/);
+  const bad = await capture([SPEC, "--jobs", "x"]);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.err, 'error: --jobs: expected an integer, got "x"');
+  const preset = await capture([SPEC, "--preset", "huge"]);
+  assert.equal(preset.code, 2);
+  assert.match(
+    preset.err,
+    /--preset: "huge" is not a preset of .*example_spec\.ts \(known: smoke, paper\)/,
+  );
+  const window = await capture([YAML_BAD, "--dry-run"]);
+  assert.equal(window.code, 2);
+  assert.equal(
+    window.err,
+    `error: ${YAML_BAD}: variants.hv.model.windowSize: expected a window that tiles 4×4, got 5`,
+  );
+  const variant = await capture([
+    SPEC,
+    "--variant",
+    "zz",
+    "--dry-run",
+    "--backend",
+    "cpu",
+  ]);
+  assert.equal(variant.code, 2);
+  assert.match(variant.err, /variants: no variant "zz" \(known: h, hv, all4\)/);
+});
+
+Deno.test("run CLI: --dry-run prints the resolved spec, parameter counts and the plan", async () => {
+  const r = await capture([
+    SPEC,
+    "--preset",
+    "smoke",
+    "--backend",
+    "cpu",
+    "--variant",
+    "hv",
+    "--variant",
+    "h",
+    "--dry-run",
+    "--out",
+    "/nonexistent/runs",
+  ]);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /"backend": "cpu"/);
+  assert.match(r.out, /"epochs": 1/);
+  assert.match(r.out, /\n  h +195 params .*scans=h epochs=1/);
+  assert.match(r.out, /plan: 2 variants × 1 seeds × 1 folds = 2 jobs/);
+  assert.match(r.out, /0 of 2 jobs already finished/);
+});
+
+Deno.test("run CLI: runs, then skips finished jobs on a rerun", async () => {
+  const out = await Deno.makeTempDir();
+  const args = [
+    SPEC,
+    "--preset",
+    "smoke",
+    "--backend",
+    "cpu",
+    "--jobs",
+    "1",
+    "--variant",
+    "h",
+    "--out",
+    out,
+  ];
+  const first = await capture(args);
+  assert.equal(first.code, 0, first.err);
+  assert.match(
+    first.out,
+    /1 jobs planned, 1 selected, 0 already finished, 1 run now, 0 failed, 0 missing/,
+  );
+  assert.match(first.out, /report: .*report\.json/);
+  const second = await capture(args);
+  assert.match(second.out, /1 already finished, 0 run now/);
+  await Deno.remove(out, { recursive: true });
+});
