@@ -358,6 +358,105 @@ function medianRow(
   }
 }
 
+/** A comparison result as 0/1 (JS adds booleans as numbers; no branch). */
+const bit = (b: boolean): number => b as unknown as number;
+
+/**
+ * {@link medianRow} for 5×5 windows, unrolled over the five columns (kept in
+ * locals that shift as the window slides). Column `c` occupies
+ * `cols[7c .. 7c + 6]` = `[−∞, s0 … s4, +∞]`: the sentinels stop the cursor
+ * walks without bounds tests.
+ */
+function medianRow5(
+  cols: Float32Array,
+  width: number,
+  out: Float32Array,
+  outOffset: number,
+): void {
+  let g = cols[7 * 2 + 3];
+  let o0 = 1, o1 = 8, o2 = 15, o3 = 22, o4 = 29;
+  let lt0 = 0, lt1 = 0, lt2 = 0, lt3 = 0, lt4 = 0;
+  let le0 = 0, le1 = 0, le2 = 0, le3 = 0, le4 = 0;
+  for (let x = -4; x < width; x++) {
+    // Slide: drop column 0, bring in the column at 7(x + 4) + 1.
+    o0 = o1;
+    o1 = o2;
+    o2 = o3;
+    o3 = o4;
+    o4 = 7 * (x + 4) + 1;
+    lt0 = lt1;
+    lt1 = lt2;
+    lt2 = lt3;
+    lt3 = lt4;
+    le0 = le1;
+    le1 = le2;
+    le2 = le3;
+    le3 = le4;
+    const a0 = cols[o4], a1 = cols[o4 + 1], a2 = cols[o4 + 2];
+    const a3 = cols[o4 + 3], a4 = cols[o4 + 4];
+    lt4 = bit(a0 < g) + bit(a1 < g) + bit(a2 < g) + bit(a3 < g) +
+      bit(a4 < g);
+    le4 = bit(a0 <= g) + bit(a1 <= g) + bit(a2 <= g) + bit(a3 <= g) +
+      bit(a4 <= g);
+    if (x < 0) continue; // the first four columns only fill the window
+    let nlt = lt0 + lt1 + lt2 + lt3 + lt4;
+    let nle = le0 + le1 + le2 + le3 + le4;
+    while (nle <= 12) {
+      // The median is above g: step to the smallest value > g.
+      let v = cols[o0 + le0];
+      let t = cols[o1 + le1];
+      if (t < v) v = t;
+      t = cols[o2 + le2];
+      if (t < v) v = t;
+      t = cols[o3 + le3];
+      if (t < v) v = t;
+      t = cols[o4 + le4];
+      if (t < v) v = t;
+      if (!(v < Infinity)) break; // unreachable for finite input
+      g = v;
+      lt0 = le0;
+      lt1 = le1;
+      lt2 = le2;
+      lt3 = le3;
+      lt4 = le4;
+      nlt = nle;
+      while (cols[o0 + le0] === v) le0++;
+      while (cols[o1 + le1] === v) le1++;
+      while (cols[o2 + le2] === v) le2++;
+      while (cols[o3 + le3] === v) le3++;
+      while (cols[o4 + le4] === v) le4++;
+      nle = le0 + le1 + le2 + le3 + le4;
+    }
+    while (nlt > 12) {
+      // The median is below g: step to the largest value < g.
+      let v = cols[o0 + lt0 - 1];
+      let t = cols[o1 + lt1 - 1];
+      if (t > v) v = t;
+      t = cols[o2 + lt2 - 1];
+      if (t > v) v = t;
+      t = cols[o3 + lt3 - 1];
+      if (t > v) v = t;
+      t = cols[o4 + lt4 - 1];
+      if (t > v) v = t;
+      if (!(v > -Infinity)) break; // unreachable for finite input
+      g = v;
+      le0 = lt0;
+      le1 = lt1;
+      le2 = lt2;
+      le3 = lt3;
+      le4 = lt4;
+      nle = nlt;
+      while (cols[o0 + lt0 - 1] === v) lt0--;
+      while (cols[o1 + lt1 - 1] === v) lt1--;
+      while (cols[o2 + lt2 - 1] === v) lt2--;
+      while (cols[o3 + lt3 - 1] === v) lt3--;
+      while (cols[o4 + lt4 - 1] === v) lt4--;
+      nlt = lt0 + lt1 + lt2 + lt3 + lt4;
+    }
+    out[outOffset + x] = g;
+  }
+}
+
 /**
  * Median filter with a square `ksize × ksize` window (3 or 5, as OpenCV
  * supports for float images) and replicated borders, like `cv::medianBlur`.
@@ -393,7 +492,13 @@ export function medianBlur(
   const r = ksize >> 1;
   const pw = width + 2 * r;
   const K = ksize;
-  const cols = new Float32Array(K * pw);
+  const cols = new Float32Array(K === 5 ? 7 * pw : K * pw);
+  if (K === 5) {
+    for (let c = 0; c < pw; c++) {
+      cols[7 * c] = -Infinity;
+      cols[7 * c + 6] = Infinity;
+    }
+  }
   const le = new Int32Array(pw);
   const lt = new Int32Array(pw);
   const last = width - 1;
@@ -405,7 +510,7 @@ export function medianBlur(
       const r2 = y * width;
       const r3 = Math.min(y + 1, height - 1) * width;
       const r4 = Math.min(y + 2, height - 1) * width;
-      for (let c = 0, o = 0; c < pw; c++, o += 5) {
+      for (let c = 0, o = 1; c < pw; c++, o += 7) {
         const x = c < 2 ? 0 : c - 2 > last ? last : c - 2;
         let a = s[r0 + x], b = s[r1 + x], cc = s[r2 + x];
         let d = s[r3 + x], e = s[r4 + x], t;
@@ -440,6 +545,7 @@ export function medianBlur(
         cols[o + 2] = cc;
       }
     }
-    medianRow(cols, K, width, out, y * width, le, lt);
+    if (K === 5) medianRow5(cols, width, out, y * width);
+    else medianRow(cols, K, width, out, y * width, le, lt);
   }
 }

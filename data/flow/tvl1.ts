@@ -28,6 +28,13 @@ import {
   resizeLinear,
   scaledSize,
 } from "./image_ops.ts";
+import {
+  dualRow,
+  type KernelBuffers,
+  type KernelParams,
+  primalRow,
+  primalRowGamma,
+} from "./tvl1_kernels.ts";
 
 /** A dense flow field: per-pixel horizontal (`u`) and vertical (`v`) motion. */
 export interface FlowField {
@@ -188,7 +195,10 @@ function checkImage(
   }
 }
 
-/** Working buffers of the finest level, reused (as sub-ranges) at all scales. */
+/**
+ * Working buffers of the finest level, reused (as sub-ranges) at all scales;
+ * the dual variables `p` have one zero row and column of padding.
+ */
 class Workspace {
   readonly i1x: Float32Array;
   readonly i1y: Float32Array;
@@ -204,7 +214,7 @@ class Workspace {
   readonly p31: Float32Array;
   readonly p32: Float32Array;
   readonly scratch: Float32Array;
-  constructor(n: number, gamma: boolean) {
+  constructor(n: number, np: number, gamma: boolean) {
     this.i1x = new Float32Array(n);
     this.i1y = new Float32Array(n);
     this.i1w = new Float32Array(n);
@@ -212,235 +222,17 @@ class Workspace {
     this.i1wy = new Float32Array(n);
     this.grad = new Float32Array(n);
     this.rho = new Float32Array(n);
-    this.p11 = new Float32Array(n);
-    this.p12 = new Float32Array(n);
-    this.p21 = new Float32Array(n);
-    this.p22 = new Float32Array(n);
-    this.p31 = new Float32Array(gamma ? n : 0);
-    this.p32 = new Float32Array(gamma ? n : 0);
+    this.p11 = new Float32Array(np);
+    this.p12 = new Float32Array(np);
+    this.p21 = new Float32Array(np);
+    this.p22 = new Float32Array(np);
+    this.p31 = new Float32Array(gamma ? np : 0);
+    this.p32 = new Float32Array(gamma ? np : 0);
     this.scratch = new Float32Array(n);
   }
 }
 
-const FLT_EPSILON = 1.1920928955078125e-7;
 const FLT_MAX = 3.4028234663852886e38;
-
-/**
- * Thresholding step, divergence of p and primal update, fused in one pass
- * (OpenCV's `estimateV`, `divergence`, `estimateU`). Returns Σ|Δu|² summed in
- * float32 row-major order as OpenCV does.
- */
-function primalStep(
-  w: number,
-  h: number,
-  i1wx: Float32Array,
-  i1wy: Float32Array,
-  grad: Float32Array,
-  rho: Float32Array,
-  p11: Float32Array,
-  p12: Float32Array,
-  p21: Float32Array,
-  p22: Float32Array,
-  u1: Float32Array,
-  u2: Float32Array,
-  lt: number,
-  theta: number,
-): number {
-  let error = 0;
-  const fr = Math.fround;
-  for (let y = 0; y < h; y++) {
-    const r = y * w;
-    for (let x = 0; x < w; x++) {
-      const i = r + x;
-      const ix = i1wx[i];
-      const iy = i1wy[i];
-      const u1k = u1[i];
-      const u2k = u2[i];
-      const g = grad[i];
-      const rh = rho[i] + (ix * u1k + iy * u2k);
-      const ltg = lt * g;
-      let d1 = 0, d2 = 0;
-      if (rh < -ltg) {
-        d1 = lt * ix;
-        d2 = lt * iy;
-      } else if (rh > ltg) {
-        d1 = -lt * ix;
-        d2 = -lt * iy;
-      } else if (g > FLT_EPSILON) {
-        const fi = -rh / g;
-        d1 = fi * ix;
-        d2 = fi * iy;
-      }
-      let div1 = p11[i];
-      let div2 = p21[i];
-      if (x > 0) {
-        div1 -= p11[i - 1];
-        div2 -= p21[i - 1];
-      }
-      div1 += p12[i];
-      div2 += p22[i];
-      if (y > 0) {
-        div1 -= p12[i - w];
-        div2 -= p22[i - w];
-      }
-      const n1 = fr(fr(u1k + d1) + theta * fr(div1));
-      const n2 = fr(fr(u2k + d2) + theta * fr(div2));
-      u1[i] = n1;
-      u2[i] = n2;
-      const e1 = n1 - u1k;
-      const e2 = n2 - u2k;
-      error = fr(error + fr(fr(e1 * e1) + fr(e2 * e2)));
-    }
-  }
-  return error;
-}
-
-/** Same as {@link primalStep} with the illumination term (gamma ≠ 0). */
-function primalStepGamma(
-  w: number,
-  h: number,
-  i1wx: Float32Array,
-  i1wy: Float32Array,
-  grad: Float32Array,
-  rho: Float32Array,
-  p11: Float32Array,
-  p12: Float32Array,
-  p21: Float32Array,
-  p22: Float32Array,
-  p31: Float32Array,
-  p32: Float32Array,
-  u1: Float32Array,
-  u2: Float32Array,
-  u3: Float32Array,
-  lt: number,
-  theta: number,
-  gamma: number,
-): number {
-  let error = 0;
-  const fr = Math.fround;
-  for (let y = 0; y < h; y++) {
-    const r = y * w;
-    for (let x = 0; x < w; x++) {
-      const i = r + x;
-      const ix = i1wx[i];
-      const iy = i1wy[i];
-      const u1k = u1[i];
-      const u2k = u2[i];
-      const u3k = u3[i];
-      const g = grad[i];
-      const rh = rho[i] + (ix * u1k + iy * u2k) + gamma * u3k;
-      const ltg = lt * g;
-      let d1 = 0, d2 = 0, d3 = 0;
-      if (rh < -ltg) {
-        d1 = lt * ix;
-        d2 = lt * iy;
-        d3 = lt * gamma;
-      } else if (rh > ltg) {
-        d1 = -lt * ix;
-        d2 = -lt * iy;
-        d3 = -lt * gamma;
-      } else if (g > FLT_EPSILON) {
-        const fi = -rh / g;
-        d1 = fi * ix;
-        d2 = fi * iy;
-        d3 = fi * gamma;
-      }
-      let div1 = p11[i], div2 = p21[i], div3 = p31[i];
-      if (x > 0) {
-        div1 -= p11[i - 1];
-        div2 -= p21[i - 1];
-        div3 -= p31[i - 1];
-      }
-      div1 += p12[i];
-      div2 += p22[i];
-      div3 += p32[i];
-      if (y > 0) {
-        div1 -= p12[i - w];
-        div2 -= p22[i - w];
-        div3 -= p32[i - w];
-      }
-      const n1 = fr(fr(u1k + d1) + theta * fr(div1));
-      const n2 = fr(fr(u2k + d2) + theta * fr(div2));
-      const n3 = fr(fr(u3k + d3) + theta * fr(div3));
-      u1[i] = n1;
-      u2[i] = n2;
-      u3[i] = n3;
-      const e1 = n1 - u1k, e2 = n2 - u2k, e3 = n3 - u3k;
-      error = fr(error + fr(fr(fr(e1 * e1) + fr(e2 * e2)) + fr(e3 * e3)));
-    }
-  }
-  return error;
-}
-
-/**
- * Forward-difference gradient of u and the dual update of p, fused
- * (OpenCV's `forwardGradient` + `estimateDualVariables`).
- */
-function dualStep(
-  w: number,
-  h: number,
-  u: Float32Array,
-  pa: Float32Array,
-  pb: Float32Array,
-  taut: number,
-): void {
-  const lc = w - 1;
-  const lr = h - 1;
-  for (let y = 0; y < h; y++) {
-    const r = y * w;
-    const hasDown = y < lr;
-    for (let x = 0; x < w; x++) {
-      const i = r + x;
-      const ui = u[i];
-      const ux = x < lc ? u[i + 1] - ui : 0;
-      const uy = hasDown ? u[i + w] - ui : 0;
-      const ng = 1 + taut * Math.fround(Math.sqrt(ux * ux + uy * uy));
-      pa[i] = (pa[i] + taut * ux) / ng;
-      pb[i] = (pb[i] + taut * uy) / ng;
-    }
-  }
-}
-
-/** Two flow components at once (the common case), one pass over memory. */
-function dualStep2(
-  w: number,
-  h: number,
-  u1: Float32Array,
-  u2: Float32Array,
-  p11: Float32Array,
-  p12: Float32Array,
-  p21: Float32Array,
-  p22: Float32Array,
-  taut: number,
-): void {
-  const lc = w - 1;
-  const lr = h - 1;
-  const fr = Math.fround;
-  for (let y = 0; y < h; y++) {
-    const r = y * w;
-    const hasDown = y < lr;
-    for (let x = 0; x < w; x++) {
-      const i = r + x;
-      const a = u1[i];
-      const b = u2[i];
-      let ax = 0, ay = 0, bx = 0, by = 0;
-      if (x < lc) {
-        ax = fr(u1[i + 1] - a);
-        bx = fr(u2[i + 1] - b);
-      }
-      if (hasDown) {
-        ay = fr(u1[i + w] - a);
-        by = fr(u2[i + w] - b);
-      }
-      const ng1 = fr(1 + fr(taut * fr(Math.sqrt(ax * ax + ay * ay))));
-      const ng2 = fr(1 + fr(taut * fr(Math.sqrt(bx * bx + by * by))));
-      p11[i] = fr(p11[i] + fr(taut * ax)) / ng1;
-      p12[i] = fr(p12[i] + fr(taut * ay)) / ng1;
-      p21[i] = fr(p21[i] + fr(taut * bx)) / ng2;
-      p22[i] = fr(p22[i] + fr(taut * by)) / ng2;
-    }
-  }
-}
 
 /** TV-L1 at one pyramid level (OpenCV's `procOneScale`); updates u in place. */
 function procOneScale(
@@ -455,29 +247,44 @@ function procOneScale(
   ws: Workspace,
 ): void {
   const n = w * h;
+  const np = (w + 1) * (h + 1);
   const scaledEpsilon = Math.fround(o.epsilon * o.epsilon * n);
-  const sub = (a: Float32Array) => a.subarray(0, n);
+  const sub = (a: Float32Array, len = n) => a.subarray(0, len);
   const i1x = sub(ws.i1x), i1y = sub(ws.i1y);
   const i1w = sub(ws.i1w), i1wx = sub(ws.i1wx), i1wy = sub(ws.i1wy);
   const grad = sub(ws.grad), rho = sub(ws.rho);
-  const p11 = sub(ws.p11), p12 = sub(ws.p12);
-  const p21 = sub(ws.p21), p22 = sub(ws.p22);
   const useGamma = u3 !== null;
-  const p31 = useGamma ? sub(ws.p31) : ws.p31;
-  const p32 = useGamma ? sub(ws.p32) : ws.p32;
+  const b: KernelBuffers = {
+    i1wx,
+    i1wy,
+    grad,
+    rho,
+    u1,
+    u2,
+    u3: u3 ?? ws.p31,
+    p11: sub(ws.p11, np),
+    p12: sub(ws.p12, np),
+    p21: sub(ws.p21, np),
+    p22: sub(ws.p22, np),
+    p31: useGamma ? sub(ws.p31, np) : ws.p31,
+    p32: useGamma ? sub(ws.p32, np) : ws.p32,
+  };
   centeredGradient(i1, w, h, i1x, i1y);
-  p11.fill(0);
-  p12.fill(0);
-  p21.fill(0);
-  p22.fill(0);
-  if (useGamma) {
-    p31.fill(0);
-    p32.fill(0);
-  }
-  const lt = Math.fround(o.lambda * o.theta);
-  const taut = Math.fround(o.tau / o.theta);
-  const theta = Math.fround(o.theta);
-  const gamma = Math.fround(o.gamma);
+  b.p11.fill(0);
+  b.p12.fill(0);
+  b.p21.fill(0);
+  b.p22.fill(0);
+  b.p31.fill(0);
+  b.p32.fill(0);
+  const k: KernelParams = {
+    w,
+    h,
+    lt: Math.fround(o.lambda * o.theta),
+    theta: Math.fround(o.theta),
+    taut: Math.fround(o.tau / o.theta),
+    gamma: Math.fround(o.gamma),
+  };
+  const primal = useGamma ? primalRowGamma : primalRow;
   const fr = Math.fround;
 
   for (let warp = 0; warp < o.warps; warp++) {
@@ -497,52 +304,22 @@ function procOneScale(
         medianBlur(u1, w, h, o.medianFiltering, u1, ws.scratch);
         medianBlur(u2, w, h, o.medianFiltering, u2, ws.scratch);
       }
-      for (
-        let inner = 0;
-        error > scaledEpsilon && inner < o.innerIterations;
-        inner++
-      ) {
-        if (u3 === null) {
-          error = primalStep(
-            w,
-            h,
-            i1wx,
-            i1wy,
-            grad,
-            rho,
-            p11,
-            p12,
-            p21,
-            p22,
-            u1,
-            u2,
-            lt,
-            theta,
-          );
-          dualStep2(w, h, u1, u2, p11, p12, p21, p22, taut);
+      // OpenCV's inner iteration is primal(n) then dual(n). Here dual(n) and
+      // primal(n + 1) share one sweep over the rows (dual of row y only
+      // needs flow rows y and y + 1, primal of row y only needs dual rows y
+      // and y − 1), when iteration n + 1 is going to run.
+      error = 0;
+      for (let y = 0; y < h; y++) error = primal(y, k, b, error);
+      for (let inner = 1;; inner++) {
+        if (error > scaledEpsilon && inner < o.innerIterations) {
+          error = 0;
+          for (let y = 0; y < h; y++) {
+            dualRow(y, k, b);
+            error = primal(y, k, b, error);
+          }
         } else {
-          error = primalStepGamma(
-            w,
-            h,
-            i1wx,
-            i1wy,
-            grad,
-            rho,
-            p11,
-            p12,
-            p21,
-            p22,
-            p31,
-            p32,
-            u1,
-            u2,
-            u3,
-            lt,
-            theta,
-            gamma,
-          );
-          dualStep2(w, h, u1, u2, p11, p12, p21, p22, taut);
-          dualStep(w, h, u3, p31, p32, taut);
+          for (let y = 0; y < h; y++) dualRow(y, k, b);
+          break;
         }
       }
     }
@@ -653,7 +430,11 @@ export function tvl1Flow(
     }
   }
 
-  const work = new Workspace(width * height, useGamma);
+  const work = new Workspace(
+    width * height,
+    (width + 1) * (height + 1),
+    useGamma,
+  );
   let u3: Float32Array | null = useGamma
     ? new Float32Array(ws[nscales - 1] * hs[nscales - 1])
     : null;
