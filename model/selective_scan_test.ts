@@ -7,6 +7,7 @@ import { selectiveScan, type SelectiveScanInputs } from "./selective_scan.ts";
 import { selectiveScanRef } from "./selective_scan_ref.ts";
 import { scanImpl } from "./ssm/kernels.ts";
 import { wasmScanAvailable } from "./ssm/scan_wasm.ts";
+import { webgpuScanOptions } from "./ssm/webgpu.ts";
 
 setWasmPaths(
   dirname(fileURLToPath(import.meta.resolve("@tensorflow/tfjs-backend-wasm"))) +
@@ -310,8 +311,18 @@ Deno.test({
   ignore: adapter == null,
   fn: async () => {
     await import("@tensorflow/tfjs-backend-webgpu");
-    const cases = [CASES[0], CASES[1], CASES[2], CASES[3], CASES[4]];
+    // chunkBytes null: one chunk. A batch row of the "odd sizes" case needs
+    // 9·7·(2·5+2) + 7·(5+2) = 805 floats = 3220 bytes: 7000 bytes gives
+    // chunks of 2 + 1 rows; 40000 bytes gives 1-row chunks for the
+    // window-sized case (14272 floats a row).
+    const cases = [
+      ...CASES.map((c) => ({ ...c, chunkBytes: null as number | null })),
+      { ...CASES[3], name: "odd sizes, chunks of 2+1", chunkBytes: 7000 },
+      { ...CASES[4], name: "window-sized, chunked", chunkBytes: 40000 },
+    ];
+    const defaultChunk = webgpuScanOptions.chunkBytes;
     for (const c of cases) {
+      webgpuScanOptions.chunkBytes = c.chunkBytes ?? defaultChunk;
       const a = makeArrays(c.dims, 41);
       const w = lossWeights(c.dims, 9);
       const run = async (backend: string) => {
@@ -342,11 +353,16 @@ Deno.test({
       };
       const ref = await run("cpu");
       const got = await run("webgpu");
+      const again = await run("webgpu");
+      got.forEach((v, i) =>
+        assert.deepStrictEqual(again[i], v, `webgpu ${c.name}: rerun differs`)
+      );
       ["y", ...NAMES.map((n) => "d" + n)].forEach((label, i) => {
         const e = relErr(got[i], ref[i]);
         assert(e <= 1e-4, `webgpu ${c.name} ${label}: relative error ${e}`);
       });
     }
+    webgpuScanOptions.chunkBytes = defaultChunk;
     await useBackend("cpu");
   },
 });

@@ -41,4 +41,5 @@ export {
 export {
   registerScanWebGPUKernels,
   WEBGPU_MAX_BUFFER_BYTES,
+  webgpuScanOptions,
 } from "./webgpu.ts";

@@ -126,17 +126,19 @@ fn main(index : i32) {
 }
 
 /**
- * Backward scan: inputs `xu, xdelta, xparams, xb, xc, xdy` (`xparams` from
- * {@link packParamsWgsl}); output the packed buffer of {@link gradLayout}. The forward states are stored in the
+ * Backward scan over the batch rows `uniforms.b0 + [0, dims.batch)` of the
+ * inputs (`dims.batch` is the chunk size): inputs `xu, xdelta, xparams, xb,
+ * xc, xdy` (`xparams` from {@link packParamsWgsl}); output the packed buffer
+ * of {@link gradLayout} for the chunk. Uniform: `b0 : i32`. The forward states are stored in the
  * `hc` region during a first pass and overwritten by dy·h_t on the way back.
  */
 export function backwardWgsl(dims: ScanDims, deltaSoftplus: boolean): string {
   const o = gradLayout(dims);
   return `${constants(dims, deltaSoftplus)}
 fn main(index : i32) {
-  _ = uniforms.outShape; // keeps the uniform binding in the 'auto' layout
   if (index >= SCAN_BATCH * SCAN_DIM) { return; }
   let b = index / SCAN_DIM;
+  let gb = b + uniforms.b0; // batch row in the inputs
   let d = index % SCAN_DIM;
   let bias = xparams[SCAN_DIM * SCAN_NS + SCAN_DIM + d];
   let skip = xparams[SCAN_DIM * SCAN_NS + d];
@@ -151,21 +153,23 @@ fn main(index : i32) {
     a[n] = xparams[d * SCAN_NS + n];
   }
   for (var t = 0; t < SCAN_LEN; t++) {
-    let row = (b * SCAN_LEN + t) * SCAN_DIM + d;
-    let rowN = (b * SCAN_LEN + t) * SCAN_NS;
+    let row = (gb * SCAN_LEN + t) * SCAN_DIM + d;
+    let rowN = (gb * SCAN_LEN + t) * SCAN_NS;
+    let lrow = (b * SCAN_LEN + t) * SCAN_DIM + d; // row in the packed output
     var dt = xdelta[row] + bias;
     if (SCAN_SOFTPLUS) { dt = scanSoftplus(dt); }
     let dtu = dt * xu[row];
     for (var n = 0; n < SCAN_NS; n++) {
       h[n] = exp(dt * a[n]) * h[n] + dtu * xb[rowN + n];
-      result[${o.hc} + row * SCAN_NS + n] = h[n];
+      result[${o.hc} + lrow * SCAN_NS + n] = h[n];
     }
   }
   var gD = 0.0;
   var gBias = 0.0;
   for (var t = SCAN_LEN - 1; t >= 0; t--) {
-    let row = (b * SCAN_LEN + t) * SCAN_DIM + d;
-    let rowN = (b * SCAN_LEN + t) * SCAN_NS;
+    let row = (gb * SCAN_LEN + t) * SCAN_DIM + d;
+    let rowN = (gb * SCAN_LEN + t) * SCAN_NS;
+    let lrow = (b * SCAN_LEN + t) * SCAN_DIM + d; // row in the packed output
     let z = xdelta[row] + bias;
     var dt = z;
     if (SCAN_SOFTPLUS) { dt = scanSoftplus(z); }
@@ -175,7 +179,7 @@ fn main(index : i32) {
     var gu = gy * skip;
     var gdt = 0.0;
     for (var n = 0; n < SCAN_NS; n++) {
-      let k = ${o.hc} + row * SCAN_NS + n;
+      let k = ${o.hc} + lrow * SCAN_NS + n;
       let ht = result[k];
       var hPrev = 0.0;
       if (t > 0) { hPrev = result[k - SCAN_DIM * SCAN_NS]; }
@@ -186,14 +190,14 @@ fn main(index : i32) {
       let gE = ghk * hPrev * e;
       ga[n] += gE * dt;
       gdt += gE * a[n] + ghk * bv * ut;
-      result[${o.gb} + row * SCAN_NS + n] = ghk * dt * ut;
+      result[${o.gb} + lrow * SCAN_NS + n] = ghk * dt * ut;
       gu += ghk * dt * bv;
       gh[n] = ghk * e;
     }
     var gz = gdt;
     if (SCAN_SOFTPLUS && z <= 20.0) { gz = gdt / (1.0 + exp(-z)); }
-    result[${o.gu} + row] = gu;
-    result[${o.gdelta} + row] = gz;
+    result[${o.gu} + lrow] = gu;
+    result[${o.gdelta} + lrow] = gz;
     gBias += gz;
   }
   for (var n = 0; n < SCAN_NS; n++) {
@@ -206,9 +210,11 @@ fn main(index : i32) {
 }
 
 /**
- * Strided sum over a middle axis of a region of `src`:
- * result[i] = Σ_{r<count} src[offset + (i / inner)·count·inner + r·inner + i % inner]
- * for i < size. With count 1 it is a copy.
+ * Strided sum over a middle axis of a region of `src`, written at
+ * `uniforms.outOffset` of the output (added to what is there when
+ * `uniforms.accumulate` is 1):
+ * result[outOffset + i] (+)= Σ_{r<count} src[offset + (i / inner)·count·inner + r·inner + i % inner]
+ * for i < size. With count 1 it is a copy. Uniforms: `outOffset, accumulate : i32`.
  */
 export function stridedSumWgsl(
   offset: number,
@@ -218,7 +224,6 @@ export function stridedSumWgsl(
 ): string {
   return `
 fn main(index : i32) {
-  _ = uniforms.outShape; // keeps the uniform binding in the 'auto' layout
   if (index >= ${size}) { return; }
   let base = ${offset} + (index / ${inner}) * ${
     count * inner
@@ -227,7 +232,12 @@ fn main(index : i32) {
   for (var r = 0; r < ${count}; r++) {
     acc += src[base + r * ${inner}];
   }
-  result[index] = acc;
+  let o = uniforms.outOffset + index;
+  if (uniforms.accumulate == 1) {
+    result[o] = result[o] + acc;
+  } else {
+    result[o] = acc;
+  }
 }
 `;
 }

@@ -4,10 +4,11 @@
  * `runWebGPUProgram`. Registering them does not import (or activate) the
  * webgpu backend; they are used once the application sets it.
  *
- * The backward kernel runs one program writing a packed buffer of
- * `B·L·D·(2N+2) + B·D·(N+2)` floats (states, then per-channel partial
- * gradients) and seven strided-sum programs reducing it to the seven
- * gradients in a fixed order (deterministic, no atomics).
+ * The backward kernel processes the batch in chunks of `Bc` rows (so that
+ * its scratch stays under `webgpuScanOptions.chunkBytes`); per chunk one program
+ * writes a packed buffer of `Bc·L·D·(2N+2) + Bc·D·(N+2)` floats (states, then
+ * per-channel partial gradients) and seven strided-sum programs reduce it
+ * into the seven gradients, in a fixed order (deterministic, no atomics).
  *
  * @module
  */
@@ -32,6 +33,15 @@ import {
 /** Largest buffer (bytes) Debian's software Vulkan handles correctly. */
 export const WEBGPU_MAX_BUFFER_BYTES = 128 * 1024 * 1024;
 
+/**
+ * `chunkBytes`: the most bytes of the backward kernel's packed scratch
+ * buffer per batch chunk (default 64 MiB); the batch is processed in chunks
+ * of rows that fit. Tests lower it to exercise chunking.
+ */
+export const webgpuScanOptions: { chunkBytes: number } = {
+  chunkBytes: 64 * 1024 * 1024,
+};
+
 /** WGSL variable name of each kernel input. */
 const WGSL_NAMES: Record<ScanInputName | "dy", string> = {
   u: "xu",
@@ -46,6 +56,7 @@ const WGSL_NAMES: Record<ScanInputName | "dy", string> = {
 
 /** The subset of the WebGPU program interface the scan programs fill in. */
 interface ScanProgram {
+  uniforms?: string;
   variableNames: string[];
   outputShape: number[];
   shaderKey: string;
@@ -79,9 +90,11 @@ type WebGPUBackendLike = any;
 function checkSize(floats: number, what: string): void {
   if (floats * 4 > WEBGPU_MAX_BUFFER_BYTES) {
     throw new Error(
-      `${what}: a ${(floats * 4 / 2 ** 20).toFixed(0)} MiB buffer exceeds the ${
+      `${what}: needs a ${
+        (floats * 4 / 2 ** 20).toFixed(0)
+      } MiB buffer, over the ${
         WEBGPU_MAX_BUFFER_BYTES / 2 ** 20
-      } MiB the webgpu backend handles reliably; use a smaller batch`,
+      } MiB the webgpu backend handles reliably (Debian's software Vulkan computes wrong results past it)`,
     );
   }
 }
@@ -97,6 +110,7 @@ function webgpuForward(
   const ins = SCAN_INPUT_NAMES.map((n) => named[n]);
   const dims = scanDimsOf(ins[0], ins[2]);
   const softplus = Boolean(attrs?.deltaSoftplus);
+  checkSize(dims.batch * dims.length * dims.dim, SELECTIVE_SCAN_KERNEL);
   const key =
     `merbaScanFwd_${dims.batch}_${dims.length}_${dims.dim}_${dims.state}_${softplus}`;
   const prog = program(
@@ -117,68 +131,84 @@ function webgpuBackward(
   },
 ): tf.TensorInfo[] {
   const named = namedInputs(inputs);
-  if (inputs.dy === undefined) {
+  const dy = inputs.dy;
+  if (dy === undefined) {
     throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
   }
   const dims = scanDimsOf(named.u, named.A);
+  const { batch, length, dim, state } = dims;
   const softplus = Boolean(attrs?.deltaSoftplus);
-  const o = gradLayout(dims);
-  checkSize(o.size, SELECTIVE_SCAN_GRAD_KERNEL);
-  const tag = `${dims.batch}_${dims.length}_${dims.dim}_${dims.state}`;
-  const paramSize = dims.dim * dims.state + 2 * dims.dim;
-  const pack = program(
-    `merbaScanPack_${tag}`,
-    ["xa", "xd", "xbias"],
-    [paramSize],
-    paramSize,
-    packParamsWgsl(dims),
+  const rowFloats = gradLayout({ ...dims, batch: 1 }).size;
+  checkSize(rowFloats, SELECTIVE_SCAN_GRAD_KERNEL);
+  const chunk = Math.max(
+    1,
+    Math.min(batch, Math.floor(webgpuScanOptions.chunkBytes / 4 / rowFloats)),
   );
+  const shape = `${length}_${dim}_${state}`;
+  const paramSize = dim * state + 2 * dim;
   const params: tf.TensorInfo = backend.runWebGPUProgram(
-    pack,
+    program(
+      `merbaScanPack_${shape}`,
+      ["xa", "xd", "xbias"],
+      [paramSize],
+      paramSize,
+      packParamsWgsl(dims),
+    ),
     [named.A, named.D, named.deltaBias],
     "float32",
   );
-  const main = program(
-    `merbaScanBwd_${tag}_${softplus}`,
-    ["xu", "xdelta", "xparams", "xb", "xc", "xdy"],
-    [o.size],
-    dims.batch * dims.dim,
-    backwardWgsl(dims, softplus),
+  const outs: tf.TensorInfo[] = SCAN_INPUT_NAMES.map((n) =>
+    backend.makeTensorInfo(named[n].shape, "float32")
   );
-  const packed: tf.TensorInfo = backend.runWebGPUProgram(
-    main,
-    [named.u, named.delta, params, named.B, named.C, inputs.dy],
-    "float32",
-  );
-  backend.disposeData(params.dataId);
-  const { batch, length, dim, state } = dims;
-  const reduce = (
-    name: string,
-    shape: number[],
-    offset: number,
-    count: number,
-    inner: number,
-  ): tf.TensorInfo => {
-    const size = shape.reduce((p, q) => p * q, 1);
-    const prog = program(
-      `merbaScanSum_${name}_${tag}`,
-      ["src"],
-      shape,
-      size,
-      stridedSumWgsl(offset, count, inner, size),
+  for (let b0 = 0; b0 < batch; b0 += chunk) {
+    const nb = Math.min(chunk, batch - b0);
+    const cd = { ...dims, batch: nb };
+    const o = gradLayout(cd);
+    const main = program(
+      `merbaScanBwd_${nb}_${shape}_${softplus}`,
+      ["xu", "xdelta", "xparams", "xb", "xc", "xdy"],
+      [o.size],
+      nb * dim,
+      backwardWgsl(cd, softplus),
     );
-    return backend.runWebGPUProgram(prog, [packed], "float32");
-  };
-  const outs = [
-    reduce("u", [batch, length, dim], o.gu, 1, 1),
-    reduce("delta", [batch, length, dim], o.gdelta, 1, 1),
-    reduce("A", [dim, state], o.ga, batch, dim * state),
-    reduce("B", [batch, length, state], o.gb, dim, state),
-    reduce("C", [batch, length, state], o.hc, dim, state),
-    reduce("D", [dim], o.gd, batch, dim),
-    reduce("deltaBias", [dim], o.gbias, batch, dim),
-  ];
-  backend.disposeData(packed.dataId);
+    main.uniforms = "b0 : i32,";
+    const packed: tf.TensorInfo = backend.runWebGPUProgram(
+      main,
+      [named.u, named.delta, params, named.B, named.C, dy],
+      "float32",
+      [{ type: "int32", data: [b0] }],
+    );
+    // (output, region offset, summed count, inner size, rows per batch row
+    // written at b0 · rows, or 0 when summed over the batch)
+    const plan: [number, number, number, number, number][] = [
+      [0, o.gu, 1, 1, length * dim],
+      [1, o.gdelta, 1, 1, length * dim],
+      [2, o.ga, nb, dim * state, 0],
+      [3, o.gb, dim, state, length * state],
+      [4, o.hc, dim, state, length * state],
+      [5, o.gd, nb, dim, 0],
+      [6, o.gbias, nb, dim, 0],
+    ];
+    for (const [i, offset, count, inner, perRow] of plan) {
+      const size = perRow > 0 ? nb * perRow : inner;
+      const prog = program(
+        `merbaScanSum_${offset}_${count}_${inner}_${size}`,
+        ["src"],
+        [size],
+        size,
+        stridedSumWgsl(offset, count, inner, size),
+      );
+      prog.uniforms = "outOffset : i32, accumulate : i32,";
+      const outOffset = perRow > 0 ? b0 * perRow : 0;
+      const accumulate = perRow === 0 && b0 > 0 ? 1 : 0;
+      backend.runWebGPUProgram(prog, [packed], "float32", [
+        { type: "int32", data: [outOffset] },
+        { type: "int32", data: [accumulate] },
+      ], outs[i]);
+    }
+    backend.disposeData(packed.dataId);
+  }
+  backend.disposeData(params.dataId);
   return outs;
 }
 
