@@ -307,7 +307,7 @@ if (adapter == null) {
 
 Deno.test({
   name:
-    "selectiveScan webgpu kernels match the cpu kernel (forward and all 7 gradients)",
+    "selectiveScan webgpu kernels match the cpu kernel (forward and all 7 gradients), bit-identical on rerun",
   ignore: adapter == null,
   fn: async () => {
     await import("@tensorflow/tfjs-backend-webgpu");
