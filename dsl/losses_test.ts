@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { crossEntropy, crossEntropyPerSample, dgcmLoss } from "./losses.ts";
 

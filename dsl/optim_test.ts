@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, decaysParameter } from "./optim.ts";
 import type { OptimizerSettings } from "./engine_types.ts";

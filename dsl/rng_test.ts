@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import { MAX_SEED, Rng } from "./rng.ts";
 
 const reference: Record<string, number[]> = JSON.parse(

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import { alphaAt, learningRateAt } from "./schedule.ts";
 import type { AlphaSchedule, ScheduleSettings } from "./engine_types.ts";
 

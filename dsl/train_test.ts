@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { EMOTIONS_7 } from "../data/types.ts";
 import type { FlowSample } from "../data/types.ts";
