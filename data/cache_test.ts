@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { tempDir } from "./testdata/tmp.ts";
 import { assert, assertEquals, assertNotEquals } from "./testdata/asserts.ts";
 import {
   canonicalJson,
@@ -22,7 +23,7 @@ Deno.test("cache files round-trip exactly and corrupt files read as absent", asy
     data,
   });
   assertEquals(decodeCachedFlow(enc.subarray(0, enc.length - 1)), null);
-  const cache = new FlowCache(await Deno.makeTempDir(), "ds");
+  const cache = new FlowCache(await tempDir(), "ds");
   assertEquals(await cache.get("k"), null);
   await cache.put("k", { height: 2, width: 3, channels: 2, data });
   assertEquals((await cache.get("k"))!.data, data);
@@ -36,7 +37,7 @@ Deno.test("cache keys ignore object key order and change with params, id and fra
     '{"a":{"c":3,"d":2},"b":1}',
   );
   assertEquals(await hashKey({ a: 1, b: 2 }), await hashKey({ b: 2, a: 1 }));
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const f = join(dir, "f.png");
   await Deno.writeFile(f, new Uint8Array([1, 2, 3]));
   const k0 = await sampleCacheKey("s", [f], { size: 32 });

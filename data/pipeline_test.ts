@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { tempDir } from "./testdata/tmp.ts";
 import {
   assert,
   assertEquals,
@@ -63,7 +64,7 @@ function interiorMean(
 const opts = { imageSize: 32, channels: "uvs" as const, align: false };
 
 Deno.test("computeFlowSample (no align) = centre crop → TV-L1 → strain, and recovers a 1 px shift", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const [rec] = await writePairs(dir, 1);
   const s = await computeFlowSample(rec, opts);
   assertEquals([s.height, s.width, s.channels, s.data.length], [
@@ -96,7 +97,7 @@ Deno.test("computeFlowSample (no align) = centre crop → TV-L1 → strain, and 
 });
 
 Deno.test("flowSize ≠ imageSize rescales the vectors by imageSize/flowSize", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const [rec] = await writePairs(dir, 1);
   const s = await computeFlowSample(rec, {
     imageSize: 16,
@@ -110,7 +111,7 @@ Deno.test("flowSize ≠ imageSize rescales the vectors by imageSize/flowSize", a
 });
 
 Deno.test("preprocessRecords: Workers give bit-identical results to serial; the cache is reused and invalidated by frame changes", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const recs = await writePairs(dir, 4);
   const serial = await preprocessRecords(recs, {
     ...opts,
@@ -172,7 +173,7 @@ Deno.test("preprocessRecords: Workers give bit-identical results to serial; the 
 });
 
 Deno.test("preprocessRecords: an unreadable frame fails with the file name, from a Worker too", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const recs = await writePairs(dir, 2);
   await Deno.writeTextFile(recs[1].frames!.apex, "garbage");
   for (const workers of [0, 2]) {
@@ -223,7 +224,7 @@ Deno.test("resolvePreprocessOptions validates sizes, channels, fractions and TV-
 });
 
 Deno.test("face alignment runs inside a preprocessing Worker (face-api on wasm)", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const face = new URL("./align/testdata/face.jpg", import.meta.url).pathname;
   const rec: SampleRecord = {
     id: "f/1",

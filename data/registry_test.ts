@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { tempDir } from "./testdata/tmp.ts";
 import {
   assert,
   assertEquals,
@@ -57,7 +58,7 @@ Deno.test("real corpora need an existing root and known options", async () => {
       }),
     "root /no/such/samm does not exist",
   );
-  const root = await writeSammFixture(await Deno.makeTempDir());
+  const root = await writeSammFixture(await tempDir());
   await assertRejects(
     () =>
       loadCorpusRecords({
@@ -72,7 +73,7 @@ Deno.test("real corpora need an existing root and known options", async () => {
 });
 
 Deno.test("casme2 alone: MEGC2019 mapping, excluded emotions counted, flows cached per dataset", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const root = await writeCasme2Fixture(join(dir, "casme2"));
   const { records, excluded, apexEstimated } = await loadCorpusRecords({
     name: "casme2",
@@ -116,7 +117,7 @@ Deno.test("casme2 alone: MEGC2019 mapping, excluded emotions counted, flows cach
 });
 
 Deno.test("samm and smic alone map to the 3 classes; smic apexes are all estimated", async () => {
-  const dir = await Deno.makeTempDir();
+  const dir = await tempDir();
   const samm = await loadCorpusRecords({
     name: "samm",
     root: await writeSammFixture(join(dir, "samm")),
@@ -147,7 +148,7 @@ Deno.test("synthetic names dispatch to the synthetic benchmark", async () => {
     name: "synthetic-3db",
     imageSize: 16,
     channels: "uv",
-    cacheDir: await Deno.makeTempDir(),
+    cacheDir: await tempDir(),
     options: { subjects: 4, samplesPerSubject: 1, renderSize: 32 },
   });
   assertEquals(ds.classes, CLASSES_3);

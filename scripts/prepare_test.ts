@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import { tempDir } from "../data/testdata/tmp.ts";
 import { assert, assertEquals } from "../data/testdata/asserts.ts";
 import { loadFlowDataset, loadSyntheticDataset } from "../data/mod.ts";
 import { type DatasetSummary, main, parseCli } from "./prepare.ts";
@@ -31,7 +32,7 @@ for (
   ]] as const
 ) {
   Deno.test(`prepare ${flavour} --write-frames → ${corpus} adapter → pipeline gives the in-memory synthetic flows bit for bit`, async () => {
-    const dir = await Deno.makeTempDir({ prefix: "merba_prepare_" });
+    const dir = await tempDir("merba_prepare_");
     const root = join(dir, "corpus"), json = join(dir, "summary.json");
     assertEquals(
       await quiet(() => main([flavour, root, "--write-frames", ...synth])),

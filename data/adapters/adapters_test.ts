@@ -1,4 +1,5 @@
 import { basename, join } from "node:path";
+import { tempDir } from "../testdata/tmp.ts";
 import {
   assert,
   assertEquals,
@@ -26,7 +27,7 @@ import {
 } from "./mod.ts";
 
 async function tmp(): Promise<string> {
-  return await Deno.makeTempDir({ prefix: "merba_adapters_" });
+  return await tempDir("merba_adapters_");
 }
 
 Deno.test("parseCsv handles RFC 4180 quoting, CRLF, BOM and blank lines", () => {
