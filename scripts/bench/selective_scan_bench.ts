@@ -15,6 +15,7 @@ import * as tf from "@tensorflow/tfjs";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import process from "node:process";
 import {
   selectiveScan,
   type SelectiveScanInputs,
@@ -78,21 +79,36 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-function timeFwd(scan: Scan, x: SelectiveScanInputs, reps: number): number {
-  const run = () => {
+/** Median wall-clock and process-CPU milliseconds of `run` (after 2 warm-ups). */
+interface Timing {
+  /** median wall-clock ms. */
+  wall: number;
+  /** median process CPU ms (user + system): robust to a loaded machine. */
+  cpu: number;
+}
+
+function timeIt(run: () => void, reps: number): Timing {
+  run();
+  run();
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    run();
+    wall.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
+  }
+  return { wall: median(wall), cpu: median(cpu) };
+}
+
+function timeFwd(scan: Scan, x: SelectiveScanInputs, reps: number): Timing {
+  return timeIt(() => {
     const y = scan(x);
     y.dataSync();
     y.dispose();
-  };
-  run();
-  run();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    run();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
+  }, reps);
 }
 
 function timeFwdBwd(
@@ -100,33 +116,31 @@ function timeFwdBwd(
   x: SelectiveScanInputs,
   w: tf.Tensor,
   reps: number,
-): number {
+): Timing {
   const f = tf.grads((...args: tf.Tensor[]) => {
     const named = {} as Record<string, tf.Tensor>;
     NAMES.forEach((k, i) => named[k] = args[i]);
     return tf.sum(tf.mul(scan(named as unknown as SelectiveScanInputs), w));
   });
-  const run = () => {
+  return timeIt(() => {
     const gs = f(NAMES.map((k) => x[k]));
     gs.forEach((g) => g.dataSync());
     tf.dispose(gs);
-  };
-  run();
-  run();
-  const ts: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t0 = performance.now();
-    run();
-    ts.push(performance.now() - t0);
-  }
-  return median(ts);
+  }, reps);
 }
 
 async function torchTimes(
   dims: number[],
   reps: number,
 ): Promise<
-  { fwd_ms: number; fwdbwd_ms: number; torch: string; threads: number } | string
+  {
+    fwd_ms: number;
+    fwdbwd_ms: number;
+    fwd_cpu_ms: number;
+    fwdbwd_cpu_ms: number;
+    torch: string;
+    threads: number;
+  } | string
 > {
   const py = "/usr/bin/python3";
   try {
@@ -177,10 +191,11 @@ if (import.meta.main) {
   const x = seededInputs(b, l, d, n);
   const w = tf.randomUniform([b, l, d], -1, 1, "float32", 8);
   console.log(
-    `selective scan B=${b} L=${l} D=${d} N=${n}, backend ${tf.getBackend()} (single-threaded), median of ${reps}; ` +
-      `machine shared with other jobs (loaded), so absolute times are noisy`,
+    `selective scan B=${b} L=${l} D=${d} N=${n}, backend ${tf.getBackend()} (single-threaded), median of ${reps}.\n` +
+      `The machine is shared with other jobs (loaded): wall times are noisy; ` +
+      `process CPU times (user+sys) are the steadier comparison.`,
   );
-  const rows: [string, number, number][] = [];
+  const rows: [string, Timing, Timing][] = [];
   for (
     const [name, scan] of [
       ["tensor ops: reference loop", selectiveScanRef],
@@ -191,32 +206,42 @@ if (import.meta.main) {
     rows.push([name, timeFwd(scan, x, reps), timeFwdBwd(scan, x, w, reps)]);
   }
   const torch = await torchTimes(dims, Math.max(reps, 10));
+  if (typeof torch !== "string") {
+    rows.push([
+      `PyTorch ${torch.torch} op loop (${torch.threads} thr)`,
+      { wall: torch.fwd_ms, cpu: torch.fwd_cpu_ms },
+      { wall: torch.fwdbwd_ms, cpu: torch.fwdbwd_cpu_ms },
+    ]);
+  }
   const fused = rows[2];
-  const bestOps = rows[0][2] <= rows[1][2] ? rows[0] : rows[1];
-  const fmt = (v: number) => v.toFixed(2).padStart(9);
-  console.log(`${"formulation".padEnd(34)}   fwd ms  fwd+bwd ms`);
-  for (const [name, f, fb] of rows) {
-    console.log(`${name.padEnd(34)}${fmt(f)}${fmt(fb)}`);
+  const bestOps = rows[0][2].cpu <= rows[1][2].cpu ? rows[0] : rows[1];
+  const f = (v: number) => v.toFixed(2).padStart(10);
+  console.log(
+    `${"formulation (median ms)".padEnd(40)}${"fwd wall".padStart(10)}${
+      "fwd cpu".padStart(10)
+    }${"f+b wall".padStart(10)}${"f+b cpu".padStart(10)}`,
+  );
+  for (const [name, fw, fb] of rows) {
+    console.log(
+      `${name.padEnd(40)}${f(fw.wall)}${f(fw.cpu)}${f(fb.wall)}${f(fb.cpu)}`,
+    );
   }
   if (typeof torch === "string") {
     console.log(`PyTorch op loop: skipped (${torch})`);
-  } else {
-    console.log(
-      `${`PyTorch ${torch.torch} op loop (${torch.threads} thr)`.padEnd(34)}${
-        fmt(torch.fwd_ms)
-      }${fmt(torch.fwdbwd_ms)}`,
-    );
   }
+  const ratio = (a: Timing, b: Timing) =>
+    `${(a.wall / b.wall).toFixed(1)}x wall, ${(a.cpu / b.cpu).toFixed(1)}x cpu`;
   console.log(
-    `speed-up of fused over best tensor ops (${bestOps[0]}): fwd ${
-      (bestOps[1] / fused[1]).toFixed(1)
-    }x, fwd+bwd ${(bestOps[2] / fused[2]).toFixed(1)}x`,
+    `fused vs best tensor ops (${bestOps[0]}): fwd ${
+      ratio(bestOps[1], fused[1])
+    }; fwd+bwd ${ratio(bestOps[2], fused[2])}`,
   );
   if (typeof torch !== "string") {
+    const t = rows[3];
     console.log(
-      `fused vs PyTorch (ratio torch/fused, >1 = fused faster): fwd ${
-        (torch.fwd_ms / fused[1]).toFixed(2)
-      }x, fwd+bwd ${(torch.fwdbwd_ms / fused[2]).toFixed(2)}x`,
+      `fused vs PyTorch (torch time / fused time, >1 = fused faster): fwd ${
+        ratio(t[1], fused[1])
+      }; fwd+bwd ${ratio(t[2], fused[2])}`,
     );
   }
   tf.dispose([w, ...Object.values(x)]);

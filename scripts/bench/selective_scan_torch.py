@@ -4,8 +4,9 @@ Times Mamba's reference selective scan (the op loop of
 mamba_ssm.ops.selective_scan_interface.selective_scan_ref, channels-first,
 with unbind in place of per-step indexing)
 at the given sizes, forward (no grad) and forward+backward (grads of all 7
-inputs), on the CPU. Prints one JSON line:
-{"torch": version, "threads": n, "fwd_ms": median, "fwdbwd_ms": median}.
+inputs), on the CPU. Prints one JSON line: {"torch": version, "threads": n, "fwd_ms",
+"fwdbwd_ms" (median wall-clock), "fwd_cpu_ms", "fwdbwd_cpu_ms" (median
+process CPU time)}.
 
 Run with Debian's interpreter:
 /usr/bin/python3 selective_scan_torch.py B L D N [reps] [threads]
@@ -39,13 +40,17 @@ def selective_scan_ref(u, delta, A, B, C, D, delta_bias, delta_softplus=True):
 
 
 def median_ms(fn, reps):
-    times = []
+    """Median wall-clock and process-CPU milliseconds of fn()."""
+    wall, cpu = [], []
     for _ in range(reps):
+        c0 = time.process_time()
         t0 = time.perf_counter()
         fn()
-        times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    return times[len(times) // 2]
+        wall.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
+    wall.sort()
+    cpu.sort()
+    return wall[len(wall) // 2], cpu[len(cpu) // 2]
 
 
 def main():
@@ -82,11 +87,15 @@ def main():
     for _ in range(3):
         fwd()
         fwdbwd()
+    fwd_ms, fwd_cpu_ms = median_ms(fwd, reps)
+    fwdbwd_ms, fwdbwd_cpu_ms = median_ms(fwdbwd, reps)
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
-        "fwd_ms": median_ms(fwd, reps),
-        "fwdbwd_ms": median_ms(fwdbwd, reps),
+        "fwd_ms": fwd_ms,
+        "fwdbwd_ms": fwdbwd_ms,
+        "fwd_cpu_ms": fwd_cpu_ms,
+        "fwdbwd_cpu_ms": fwdbwd_cpu_ms,
     }))
 
 
