@@ -12,7 +12,6 @@
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import { Resvg } from "@resvg/resvg-js";
 import type { EpochRecord, MetricName } from "../engine_types.ts";
 import { metricLabel } from "./table.ts";
 
@@ -109,15 +108,41 @@ function canonicalIds(svg: string): string {
     .replace(/href="#([^"]+)"/g, (_, id) => `href="#${rename(id)}"`);
 }
 
+/** The part of `@resvg/resvg-js` used here. */
+interface ResvgLike {
+  width: number;
+  height: number;
+  render(): {
+    pixels: Uint8Array;
+    width: number;
+    height: number;
+    asPng(): Uint8Array;
+  };
+}
+type ResvgCtor = new (
+  svg: string,
+  options?: Record<string, unknown>,
+) => ResvgLike;
+
+let resvgCtor: ResvgCtor | undefined;
+
 /**
- * Rasterises an SVG to PNG bytes with resvg.
- *
- * @param svg the SVG text.
- * @param font fonts from {@linkcode findFonts}.
- * @param scale pixel density (2: twice the SVG's size).
+ * Loads resvg. The module name is computed so that type checking does not
+ * pull in resvg's declarations, which reference its bundled `@types/node`
+ * 14; that version lacks `node:assert/strict` and would break the type
+ * check of every test module checked together with this one.
  */
-export function svgToPng(svg: string, font: FontInfo, scale = 2): Uint8Array {
-  const resvg = new Resvg(svg, {
+async function loadResvg(): Promise<ResvgCtor> {
+  if (!resvgCtor) {
+    const name = ["@resvg", "resvg-js"].join("/");
+    const mod = await import(name);
+    resvgCtor = mod.Resvg as ResvgCtor;
+  }
+  return resvgCtor;
+}
+
+function resvgOptions(font: FontInfo, scale: number): Record<string, unknown> {
+  return {
     background: "white",
     fitTo: { mode: "zoom", value: scale },
     font: {
@@ -126,8 +151,57 @@ export function svgToPng(svg: string, font: FontInfo, scale = 2): Uint8Array {
       defaultFontFamily: font.family,
       sansSerifFamily: font.family,
     },
-  });
-  return new Uint8Array(resvg.render().asPng());
+  };
+}
+
+/**
+ * Rasterises an SVG to PNG bytes with resvg.
+ *
+ * @param svg the SVG text.
+ * @param font fonts from {@linkcode findFonts}.
+ * @param scale pixel density (2: twice the SVG's size).
+ */
+export async function svgToPng(
+  svg: string,
+  font: FontInfo,
+  scale = 2,
+): Promise<Uint8Array> {
+  const Resvg = await loadResvg();
+  return new Uint8Array(
+    new Resvg(svg, resvgOptions(font, scale)).render().asPng(),
+  );
+}
+
+/** A rasterised image: RGBA pixels, row-major. */
+export interface Raster {
+  /** width in pixels. */
+  width: number;
+  /** height in pixels. */
+  height: number;
+  /** RGBA bytes, 4 per pixel. */
+  pixels: Uint8Array;
+}
+
+/**
+ * Parses and rasterises an SVG (throws on malformed SVG), returning its
+ * pixels; used to check figures.
+ *
+ * @param svg the SVG text.
+ * @param font fonts from {@linkcode findFonts}.
+ * @param scale pixel density.
+ */
+export async function rasterize(
+  svg: string,
+  font: FontInfo,
+  scale = 1,
+): Promise<Raster> {
+  const Resvg = await loadResvg();
+  const img = new Resvg(svg, resvgOptions(font, scale)).render();
+  return {
+    width: img.width,
+    height: img.height,
+    pixels: new Uint8Array(img.pixels),
+  };
 }
 
 /**

@@ -42,6 +42,8 @@ export {
   curvesSpec,
   findFonts,
   type FontInfo,
+  type Raster,
+  rasterize,
   renderSvg,
   svgToPng,
 } from "./charts.ts";

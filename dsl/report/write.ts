@@ -164,7 +164,7 @@ export async function writeReport(
       font.family,
     );
     await write(`confusion/${name}.svg`, svg);
-    await write(`confusion/${name}.png`, svgToPng(svg, font));
+    await write(`confusion/${name}.png`, await svgToPng(svg, font));
     confusion.push({
       title,
       svg: `confusion/${name}.svg`,
@@ -190,7 +190,7 @@ export async function writeReport(
       font.family,
     );
     await write(`curves/${name}.svg`, svg);
-    await write(`curves/${name}.png`, svgToPng(svg, font));
+    await write(`curves/${name}.png`, await svgToPng(svg, font));
     curves.push({
       title,
       svg: `curves/${name}.svg`,

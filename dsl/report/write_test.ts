@@ -1,9 +1,8 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { Resvg } from "@resvg/resvg-js";
 import type { EpochRecord, Prediction, ReportInput } from "../engine_types.ts";
 import { csvTable, markdownTable, summarizeReport } from "./table.ts";
-import { findFonts } from "./charts.ts";
+import { findFonts, rasterize } from "./charts.ts";
 import { writeReport } from "./write.ts";
 
 function preds(
@@ -177,12 +176,12 @@ Deno.test("writeReport writes tables, parseable SVG/PNG figures and an index, de
       join(a, "confusion/merba__overall.svg"),
     );
     assert.ok(svg.startsWith("<svg"));
-    const parsed = new Resvg(svg);
+    const parsed = await rasterize(svg, findFonts());
     assert.ok(parsed.width > 50 && parsed.height > 50);
     for (const c of input.classes) assert.ok(svg.includes(`>${c}<`), c);
     assert.ok(svg.includes(">3<")); // the summed count of negative→negative
     const curves = await Deno.readTextFile(join(a, "curves/merba.svg"));
-    new Resvg(curves);
+    await rasterize(curves, findFonts());
     assert.ok(curves.includes("validation UF1"));
     const png = await Deno.readFile(join(a, "confusion/merba__overall.png"));
     assert.deepStrictEqual([...png.slice(0, 8)], [
@@ -195,7 +194,7 @@ Deno.test("writeReport writes tables, parseable SVG/PNG figures and an index, de
       26,
       10,
     ]);
-    assert.throws(() => new Resvg("<svg"), Error);
+    await assert.rejects(rasterize("<svg", findFonts()));
   } finally {
     if (Deno.env.get("KEEP_REPORT")) console.log("kept", a);
     else await Deno.remove(a, { recursive: true });
@@ -203,7 +202,7 @@ Deno.test("writeReport writes tables, parseable SVG/PNG figures and an index, de
   }
 });
 
-Deno.test("text renders with the font findFonts picks (dark pixels appear)", () => {
+Deno.test("text renders with the font findFonts picks (dark pixels appear)", async () => {
   const font = findFonts();
   if (font.files.length === 0) {
     console.warn(`skipping: ${font.note}`);
@@ -211,21 +210,14 @@ Deno.test("text renders with the font findFonts picks (dark pixels appear)", () 
   }
   const svg = (text: string) =>
     `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="40"><rect width="120" height="40" fill="white"/><text x="5" y="28" font-family="sans-serif" font-size="24">${text}</text></svg>`;
-  const darkPixels = (s: string) => {
-    const px = new Resvg(s, {
-      font: {
-        fontFiles: font.files,
-        loadSystemFonts: false,
-        defaultFontFamily: font.family,
-        sansSerifFamily: font.family,
-      },
-    }).render().pixels;
+  const darkPixels = async (s: string) => {
+    const { pixels } = await rasterize(s, font);
     let n = 0;
-    for (let i = 0; i < px.length; i += 4) {
-      if (px[i] < 128 && px[i + 3] > 128) n++;
+    for (let i = 0; i < pixels.length; i += 4) {
+      if (pixels[i] < 128 && pixels[i + 3] > 128) n++;
     }
     return n;
   };
-  assert.equal(darkPixels(svg("")), 0);
-  assert.ok(darkPixels(svg("negative")) > 100);
+  assert.equal(await darkPixels(svg("")), 0);
+  assert.ok(await darkPixels(svg("negative")) > 100);
 });
