@@ -24,6 +24,8 @@
 /** A seeded pseudo-random generator (xoshiro128**). */
 export class Rng {
   #s: Uint32Array;
+  #spare = 0;
+  #hasSpare = false;
 
   /** Creates a generator whose whole stream is determined by `seed`. */
   constructor(seed: number) {
@@ -69,12 +71,26 @@ export class Rng {
     return lo + (hi - lo) * this.next();
   }
 
-  /** Standard normal sample (Box–Muller). */
+  /**
+   * Standard normal sample (Marsaglia's polar method; the pair's second
+   * value is kept for the next call).
+   */
   normal(): number {
-    let u = this.next();
-    while (u === 0) u = this.next();
-    const v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    if (this.#hasSpare) {
+      this.#hasSpare = false;
+      return this.#spare;
+    }
+    let u = 0, v = 0, s = 0;
+    do {
+      // 32-bit uniforms are plenty for initialisation draws
+      u = this.nextU32() * 4.656612873077393e-10 - 1;
+      v = this.nextU32() * 4.656612873077393e-10 - 1;
+      s = u * u + v * v;
+    } while (s >= 1 || s === 0);
+    const f = Math.sqrt(-2 * Math.log(s) / s);
+    this.#spare = v * f;
+    this.#hasSpare = true;
+    return u * f;
   }
 }
 
