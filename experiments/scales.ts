@@ -1,0 +1,161 @@
+/**
+ * The scales every paper experiment is declared at, shared by the specs in
+ * this folder so that "smoke", "small" and "paper" mean the same thing in
+ * each table.
+ *
+ * - the spec itself (no `--preset`): the built-in synthetic benchmark at
+ *   64×64 with a narrow MERba — a laptop-sized run of the whole table;
+ * - `smoke`: a tiny model for two epochs on the default synthetic set — CI
+ *   runs it twice and requires identical tables;
+ * - `small`: 128×128 input, half the paper's widths, shallower stages — for
+ *   a first pass on a real corpus on a workstation CPU;
+ * - `paper`: the paper's scale (224×224, MambaVision-B widths and depths,
+ *   window 7, batch 128, the paper's epochs) on the real corpus; needs
+ *   `--data NAME=ROOT` and, realistically, a GPU.
+ *
+ * The stage geometry is kept the same at every scale: the LGFI stages see
+ * 4×4, 2×2 and 1×1 windows of the map (16, 4 and 1 windows), as at 224×224
+ * with window 7 (28×28, 14×14, 7×7 maps).
+ *
+ * @module
+ */
+import type { ExperimentInput } from "../dsl/schema.ts";
+
+/** A model section of a spec. */
+export type ModelSpecInput = NonNullable<ExperimentInput["model"]>;
+/** A preset of a spec. */
+export type PresetInput = NonNullable<ExperimentInput["presets"]>[string];
+
+/** The default (laptop) model: 64×64 input, window 2, narrow stages. */
+export const LAPTOP_MODEL: ModelSpecInput = {
+  base: "merba",
+  stemDim: 16,
+  dims: [32, 64, 128, 256],
+  depths: [1, 1, 2, 1],
+  attentionDepths: [0, 1, 1, 1],
+  heads: [1, 2, 4, 8],
+  windowSize: 2,
+  dropPath: 0.1,
+};
+
+/** The laptop-scale training recipe. */
+export const LAPTOP_TRAIN = {
+  epochs: 30,
+  batchSize: 32,
+  evalBatchSize: 64,
+  optimizer: { lr: 1e-3 },
+  schedule: { warmupEpochs: 3, cooldownEpochs: 3 },
+  earlyStopping: { monitor: "uf1" as const, patience: 10 },
+};
+
+/** MambaVision-B at laptop scale: the reference's two conv stages. */
+export const LAPTOP_MAMBAVISION: ModelSpecInput = {
+  base: "mambavision-b",
+  convStages: 2,
+  attentionDepths: [0, 0, 0, 0],
+  head: "linear",
+};
+
+const SMOKE_MODEL: ModelSpecInput = {
+  stemDim: 8,
+  dims: [8, 16, 32, 64],
+  depths: [1, 1, 1, 1],
+  attentionDepths: [0, 1, 1, 1],
+  heads: [1, 1, 2, 4],
+  windowSize: 2,
+  dropPath: 0,
+};
+
+const SMOKE_TRAIN = {
+  epochs: 2,
+  batchSize: 16,
+  evalBatchSize: 64,
+  schedule: { warmupEpochs: 1, cooldownEpochs: 0 },
+  earlyStopping: null,
+};
+
+const SMALL_MODEL: ModelSpecInput = {
+  stemDim: 32,
+  dims: [64, 128, 256, 512],
+  depths: [2, 1, 4, 2],
+  attentionDepths: [0, 2, 2, 2],
+  heads: [2, 4, 8, 16],
+  windowSize: 4,
+  dropPath: 0.2,
+};
+
+/** The paper's MERba (merbaBase() of the model library, Table I's sizes being lost). */
+const PAPER_MODEL: ModelSpecInput = {
+  stemDim: 64,
+  dims: [128, 256, 512, 1024],
+  depths: [3, 1, 8, 3],
+  attentionDepths: [0, 2, 2, 2],
+  heads: [2, 4, 8, 16],
+  windowSize: 7,
+  dropPath: 0.3,
+};
+
+/** MambaVision-B exactly as the reference declares it. */
+const PAPER_MAMBAVISION: ModelSpecInput = {
+  depths: [3, 3, 10, 5],
+  windowSize: [8, 8, 14, 7],
+  convStages: 2,
+};
+
+/** Which real corpus the `paper`/`small` presets read, and the paper's epochs. */
+export interface CorpusScale {
+  /** dataset name of the real corpus (`dfme`, `megc2019`). */
+  dataset: string;
+  /** the paper's epochs (200 for DFME, 70 per LOSO fold). */
+  epochs: number;
+  /** smoke-size options of the synthetic set. */
+  smokeData: Record<string, unknown>;
+  /** names of the variants that are MambaVision-B (they get its own sizes). */
+  mambaVisionVariants?: string[];
+}
+
+/** The `smoke`, `small` and `paper` presets of a paper experiment. */
+export function scalePresets(scale: CorpusScale): Record<string, PresetInput> {
+  const mv = scale.mambaVisionVariants ?? [];
+  const perVariant = (model: ModelSpecInput) =>
+    Object.fromEntries(mv.map((name) => [name, { model }]));
+  return {
+    smoke: {
+      description:
+        "tiny model, 2 epochs, default synthetic set: a reproducibility check, not a result",
+      dataset: { imageSize: 64, options: scale.smokeData },
+      model: SMOKE_MODEL,
+      variants: perVariant({ convStages: 2 }),
+      train: SMOKE_TRAIN,
+      seeds: [0],
+    },
+    small: {
+      description:
+        "128×128, half the paper's widths: a first pass on a real corpus on a workstation CPU",
+      dataset: { name: scale.dataset, imageSize: 128 },
+      model: SMALL_MODEL,
+      variants: perVariant({ convStages: 2 }),
+      train: {
+        epochs: Math.min(scale.epochs, 60),
+        batchSize: 32,
+        optimizer: { lr: 5e-4 },
+        schedule: { warmupEpochs: 3, cooldownEpochs: 5 },
+      },
+    },
+    paper: {
+      description:
+        "the paper's scale and recipe on the real corpus (pass --data); GPU advised",
+      dataset: { name: scale.dataset, imageSize: 224 },
+      model: PAPER_MODEL,
+      variants: perVariant(PAPER_MAMBAVISION),
+      train: {
+        epochs: scale.epochs,
+        batchSize: 128,
+        evalBatchSize: 128,
+        optimizer: { lr: 1e-4 },
+        schedule: { warmupEpochs: 5, cooldownEpochs: 10 },
+        earlyStopping: { monitor: "uf1", patience: 20 },
+      },
+    },
+  };
+}
