@@ -13,36 +13,39 @@
 (module
   (memory (export "memory") 1)
 
-  ;; exp(x), Cephes expf polynomial (relative error ~1e-7); lanes below
-  ;; -87.3 return 0, above 88.3 are clamped.
+  ;; exp(x): Cody-Waite reduction x = k·ln2 + r, |r| ≤ ln2/2, and
+  ;; exp(r) ≈ 1 + r + r²·q(r) with a cubic q fitted (Chebyshev-weighted least
+  ;; squares, see model/ssm/testdata/gen_exp_poly.py) for relative error
+  ;; 1.7e-7 in float32 arithmetic; lanes below
+  ;; -87.3 return 0, above 88.3 are clamped. k = round(x·log2 e) comes from
+  ;; the float add of 1.5·2^23 (round-to-nearest-even, integer k in the low
+  ;; mantissa bits), which also gives 2^k's bits with one add and a shift.
   (func $exp4 (param $x v128) (result v128)
-    (local $k v128) (local $r v128) (local $p v128) (local $under v128)
+    (local $t v128) (local $k v128) (local $r v128) (local $p v128) (local $under v128)
     (local.set $under
       (f32x4.lt (local.get $x) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3)))
     (local.set $x
       (f32x4.min
         (f32x4.max (local.get $x) (v128.const f32x4 -87.3 -87.3 -87.3 -87.3))
         (v128.const f32x4 88.3 88.3 88.3 88.3)))
-    (local.set $k
-      (f32x4.nearest
+    (local.set $t
+      (f32x4.add
         (f32x4.mul (local.get $x)
-          (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))))
+          (v128.const f32x4 1.44269504088896341 1.44269504088896341 1.44269504088896341 1.44269504088896341))
+        (v128.const f32x4 12582912 12582912 12582912 12582912)))
+    (local.set $k (f32x4.sub (local.get $t) (v128.const f32x4 12582912 12582912 12582912 12582912)))
     (local.set $r
       (f32x4.add
         (f32x4.sub (local.get $x)
           (f32x4.mul (local.get $k) (v128.const f32x4 0.693359375 0.693359375 0.693359375 0.693359375)))
         (f32x4.mul (local.get $k) (v128.const f32x4 2.12194440e-4 2.12194440e-4 2.12194440e-4 2.12194440e-4))))
-    (local.set $p (v128.const f32x4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4 1.9875691500e-4))
+    (local.set $p (v128.const f32x4 0.008333837613463402 0.008333837613463402 0.008333837613463402 0.008333837613463402))
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r))
-      (v128.const f32x4 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3 1.3981999507e-3)))
+      (v128.const f32x4 0.04189857840538025 0.04189857840538025 0.04189857840538025 0.04189857840538025)))
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r))
-      (v128.const f32x4 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3 8.3334519073e-3)))
+      (v128.const f32x4 0.1666688621044159 0.1666688621044159 0.1666688621044159 0.1666688621044159)))
     (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r))
-      (v128.const f32x4 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2 4.1665795894e-2)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r))
-      (v128.const f32x4 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1 1.6666665459e-1)))
-    (local.set $p (f32x4.add (f32x4.mul (local.get $p) (local.get $r))
-      (v128.const f32x4 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1 5.0000001201e-1)))
+      (v128.const f32x4 0.49999141693115234 0.49999141693115234 0.49999141693115234 0.49999141693115234)))
     ;; p·r² + r + 1
     (local.set $p
       (f32x4.add
@@ -50,12 +53,14 @@
           (f32x4.mul (local.get $p) (f32x4.mul (local.get $r) (local.get $r)))
           (local.get $r))
         (v128.const f32x4 1 1 1 1)))
-    ;; · 2^k, then zero the underflowing lanes
+    ;; · 2^k: bits(t) = bits(1.5·2^23) + k = 0x4B400000 + k, so
+    ;; (bits(t) − 0x4B400000 + 127) << 23 are the bits of 2^k; then zero the
+    ;; underflowing lanes.
     (v128.andnot
       (f32x4.mul (local.get $p)
         (i32x4.shl
-          (i32x4.add (i32x4.trunc_sat_f32x4_s (local.get $k))
-            (v128.const i32x4 127 127 127 127))
+          (i32x4.add (local.get $t)
+            (v128.const i32x4 -1262485377 -1262485377 -1262485377 -1262485377))
           (i32.const 23)))
       (local.get $under)))
 
