@@ -84,6 +84,8 @@ export {
 export {
   type AdapterOptions,
   type ApexEstimate,
+  type ApexMethod,
+  type ApexOptions,
   type Casme2Options,
   type Class3,
   type CompositeSource,

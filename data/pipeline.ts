@@ -177,10 +177,10 @@ export async function computeFlowSample(
 ): Promise<FlowSample> {
   const o = resolvePreprocessOptions(options);
   const f = framesOf(record);
-  const [on, ap] = [await readRgbImage(f.onset), await readRgbImage(f.apex)];
   const names = { onset: f.onset, apex: f.apex };
   let pair;
   try {
+    const on = await readRgbImage(f.onset), ap = await readRgbImage(f.apex);
     pair = o.align
       ? await alignPair(
         on,

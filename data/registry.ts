@@ -17,7 +17,8 @@
  * sub-folder per dataset). `req.options` for real corpora: `align`
  * (default true), `margin`, `top`, `minConfidence`, `flowSize`, `tvl1`
  * (TV-L1 overrides), `annotations` (annotation file path), `framesDir`
- * (CASME II / SAMM frame folder name).
+ * (CASME II / SAMM frame folder name), `apexMethod` (`difference` or
+ * `tvl1`: how unannotated apexes, e.g. all of SMIC-HS, are estimated).
  *
  * @module
  */
@@ -25,6 +26,7 @@ import type { DatasetRequest, FlowDataset, SampleRecord } from "./types.ts";
 import { CLASSES_3, EMOTIONS_7 } from "./types.ts";
 import { loadSyntheticDataset } from "./synthetic/mod.ts";
 import {
+  type ApexMethod,
   type CorpusRecord,
   loadCasme2,
   loadDfme,
@@ -142,6 +144,7 @@ const CORPUS_OPTIONS = [
   "tvl1",
   "annotations",
   "framesDir",
+  "apexMethod",
 ];
 
 /** What {@link loadCorpusRecords} returns. */
@@ -202,7 +205,21 @@ export async function loadCorpusRecords(
     }
   }
   const apexEstimated: string[] = [];
-  const common = { onApexEstimated: (id: string) => apexEstimated.push(id) };
+  const apexMethod = o.apexMethod;
+  if (
+    apexMethod !== undefined && apexMethod !== "difference" &&
+    apexMethod !== "tvl1"
+  ) {
+    throw new Error(
+      `option apexMethod must be "difference" or "tvl1", got ${
+        String(apexMethod)
+      }`,
+    );
+  }
+  const common = {
+    onApexEstimated: (id: string) => apexEstimated.push(id),
+    apexMethod: apexMethod as ApexMethod | undefined,
+  };
   const annotations = stringOpt(o, "annotations");
   const framesDir = stringOpt(o, "framesDir");
   let raw: CorpusRecord[];

@@ -46,6 +46,8 @@ Options:
   --cache DIR           flow cache folder (default .cache/flow)
   --workers N           preprocessing Workers (default: number of cores; 0 = in-process)
   --annotations FILE    annotation file (CASME II / SAMM sheet, MEGC2019 CSV)
+  --apex-method M       difference (default) or tvl1: apex estimation where
+                        the corpus has no apex label (SMIC-HS)
   --json FILE           also write the summary as JSON
   --seed N, --render-size N, --subjects N, --samples-per-subject N
                         synthetic options
@@ -150,6 +152,7 @@ const STRING_FLAGS = [
   "cache",
   "workers",
   "annotations",
+  "apex-method",
   "json",
   "seed",
   "render-size",
@@ -273,9 +276,13 @@ export async function main(args: string[]): Promise<number> {
       const fs = intArg("flow-size", v["flow-size"], 8, 2048);
       if (fs !== undefined) options.flowSize = fs;
       if (v.annotations) options.annotations = v.annotations;
-    } else if (flags.has("no-align") || v["flow-size"] || v.annotations) {
+      if (v["apex-method"]) options.apexMethod = v["apex-method"];
+    } else if (
+      flags.has("no-align") || v["flow-size"] || v.annotations ||
+      v["apex-method"]
+    ) {
       throw new Error(
-        "--no-align/--flow-size/--annotations are for real corpora",
+        "--no-align/--flow-size/--annotations/--apex-method are for real corpora",
       );
     }
     if (synthetic && root) {

@@ -1,4 +1,5 @@
 import { basename, join } from "node:path";
+import { encodeRgbImage } from "../image/mod.ts";
 import { tempDir } from "../testdata/tmp.ts";
 import {
   assert,
@@ -59,6 +60,42 @@ Deno.test("estimateApex picks the frame of peak difference energy", async () => 
   assert(est.energy[6] > est.energy[2]);
   await Deno.writeTextFile(join(dir, "f3.jpg"), "not an image");
   await assertRejects(() => estimateApex(paths), "f3.jpg");
+});
+
+Deno.test("estimateApex with TV-L1 magnitude finds the frame of largest displacement", async () => {
+  const dir = await tempDir("merba_adapters_");
+  const shifts = [0, 0.5, 1, 2, 3, 2, 1];
+  const paths: string[] = [];
+  for (let t = 0; t < shifts.length; t++) {
+    const w = 48, h = 40, data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const X = x - shifts[t];
+        const v = 128 + 60 * Math.sin(X / 3) * Math.cos(y / 4) +
+          30 * Math.sin((X + y) / 6);
+        data.fill(Math.round(v), 3 * (y * w + x), 3 * (y * w + x) + 3);
+      }
+    }
+    const p = join(dir, `f${t}.png`);
+    await Deno.writeFile(
+      p,
+      await encodeRgbImage({ width: w, height: h, data }, p),
+    );
+    paths.push(p);
+  }
+  const tv = await estimateApex(paths, { method: "tvl1" });
+  assertEquals(tv.index, 4);
+  // the mean TV-L1 magnitude tracks the imposed shift
+  assert(
+    Math.abs(tv.energy[4] - 3) < 0.6 && Math.abs(tv.energy[2] - 1) < 0.3,
+    tv.energy.join(","),
+  );
+  assertEquals((await estimateApex(paths)).index, 4);
+  await assertRejects(
+    // deno-lint-ignore no-explicit-any
+    () => estimateApex(paths, { method: "fancy" as any }),
+    'apex method must be "difference" or "tvl1"',
+  );
 });
 
 Deno.test("CASME II: records from the coding sheet, apex '/' estimated, errors name sheet and row", async () => {

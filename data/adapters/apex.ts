@@ -2,11 +2,15 @@
  * Apex estimation for clips without an apex annotation (SMIC-HS, and the few
  * CASME II / SAMM rows whose apex cell is `/` or `-1`).
  *
- * Method (frame-difference energy, a fast proxy for the mean TV-L1 flow
- * magnitude from onset): every frame is converted to grey and shrunk with
- * area averaging so that its longer side is at most `maxSide` pixels (64 by
- * default, which suppresses sensor noise); the energy of frame t is the mean
- * absolute difference to the onset frame; the energies of frames 1..n−1 are
+ Every frame is converted to grey and shrunk with area averaging so that its
+ * longer side is at most `maxSide` pixels (64 by default, which suppresses
+ * sensor noise). The energy of frame t is, with `method`:
+ * - `difference` (default, fast): the mean absolute grey difference to the
+ *   onset frame (a proxy for the flow magnitude);
+ * - `tvl1`: the mean TV-L1 flow magnitude from the onset to frame t
+ *   (OpenCV DualTVL1 defaults, at the shrunk size; slower).
+ *
+ * Then the energies of frames 1..n−1 are
  * smoothed with weights [1, 2, 1] (renormalised at the ends) and the apex is
  * the first frame with maximal smoothed energy. The onset itself is never chosen
  * when the clip has more than one frame.
@@ -15,6 +19,18 @@
  */
 import { readGreyImage } from "../image/image.ts";
 import { resizeGrey } from "../image/resize.ts";
+import { tvl1Flow } from "../flow/mod.ts";
+
+/** How {@link estimateApex} measures motion from the onset. */
+export type ApexMethod = "difference" | "tvl1";
+
+/** Options of {@link estimateApex}. */
+export interface ApexOptions {
+  /** energy measure (default `difference`). */
+  method?: ApexMethod;
+  /** longer side of the shrunk frames (default 64). */
+  maxSide?: number;
+}
 
 /** Result of {@link estimateApex}. */
 export interface ApexEstimate {
@@ -29,8 +45,18 @@ export interface ApexEstimate {
  */
 export async function estimateApex(
   frames: readonly string[],
-  maxSide = 64,
+  options: ApexOptions = {},
 ): Promise<ApexEstimate> {
+  const method = options.method ?? "difference";
+  const maxSide = options.maxSide ?? 64;
+  if (method !== "difference" && method !== "tvl1") {
+    throw new Error(
+      `apex method must be "difference" or "tvl1", got ${String(method)}`,
+    );
+  }
+  if (!Number.isInteger(maxSide) || maxSide < 8) {
+    throw new Error(`apex maxSide must be an integer ≥ 8, got ${maxSide}`);
+  }
   if (frames.length === 0) throw new Error("estimateApex: no frames");
   if (frames.length === 1) return { index: 0, energy: [0] };
   const load = async (p: string) => {
@@ -52,8 +78,13 @@ export async function estimateApex(
       );
     }
     let e = 0;
-    for (let i = 0; i < g.data.length; i++) {
-      e += Math.abs(g.data[i] - onset.data[i]);
+    if (method === "difference") {
+      for (let i = 0; i < g.data.length; i++) {
+        e += Math.abs(g.data[i] - onset.data[i]);
+      }
+    } else {
+      const { u, v } = tvl1Flow(onset.data, g.data, g.width, g.height);
+      for (let i = 0; i < u.length; i++) e += Math.hypot(u[i], v[i]);
     }
     energy.push(e / g.data.length);
   }

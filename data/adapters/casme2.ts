@@ -80,6 +80,7 @@ export async function loadCasme2(
       apex,
       offset,
       ctx,
+      options.apexMethod,
     );
     if (estimated) options.onApexEstimated?.(id, frames.apex);
     out.push({

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { SampleRecord } from "../types.ts";
-import { estimateApex } from "./apex.ts";
+import { type ApexMethod, estimateApex } from "./apex.ts";
 import { frameFile, type FrameIndex, indexFrames } from "./frames.ts";
 
 /** Options shared by the corpus adapters. */
@@ -17,6 +17,8 @@ export interface AdapterOptions {
    * apex cell marked `/`/`-1`), with the record id and the chosen frame.
    */
   onApexEstimated?: (id: string, frame: string) => void;
+  /** how unannotated apexes are estimated (default `difference`, see apex.ts). */
+  apexMethod?: ApexMethod;
 }
 
 /** A record as an adapter yields it, with the raw source emotion kept. */
@@ -39,6 +41,7 @@ export async function resolveClipFrames(
   apex: number | undefined,
   offset: number | undefined,
   context: string,
+  apexMethod?: ApexMethod,
 ): Promise<
   {
     frames: { onset: string; apex: string; offset?: string };
@@ -76,7 +79,9 @@ export async function resolveClipFrames(
       `${context}: cannot estimate the apex: fewer than 2 frames between ${on} and ${last} in ${dir}`,
     );
   }
-  const est = await estimateApex(span.map((n) => index.byNumber.get(n)!));
+  const est = await estimateApex(span.map((n) => index.byNumber.get(n)!), {
+    method: apexMethod,
+  });
   return {
     frames: {
       onset: onsetFile,

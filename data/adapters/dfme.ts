@@ -113,6 +113,7 @@ export async function loadDfme(
         frameCell(f(cApex), ctx + " (apex)"),
         cOffset >= 0 ? frameCell(f(cOffset), ctx + " (offset)") : undefined,
         ctx,
+        options.apexMethod,
       );
       if (estimated) options.onApexEstimated?.(id, frames.apex);
       out.push({

@@ -148,7 +148,10 @@ export async function loadMegc2019(
     let p = corpora.get(src);
     if (!p) {
       const dir = join(root, src);
-      const o = { onApexEstimated: options.onApexEstimated };
+      const o = {
+        onApexEstimated: options.onApexEstimated,
+        apexMethod: options.apexMethod,
+      };
       p = src === "casme2"
         ? loadCasme2(dir, o)
         : src === "samm"
@@ -207,6 +210,7 @@ export async function loadMegc2019(
         apex,
         off,
         ctx,
+        options.apexMethod,
       );
       const id = `${dataset}/${sub}/${clip}`;
       if (estimated) options.onApexEstimated?.(id, frames.apex);
@@ -250,6 +254,7 @@ export async function loadMegc2019(
           apex,
           off,
           ctx,
+          options.apexMethod,
         );
         rec = { ...rec, frames, apexEstimated: estimated };
       }

@@ -26,7 +26,12 @@ export {
   findAnnotationFile,
   resolveClipFrames,
 } from "./common.ts";
-export { type ApexEstimate, estimateApex } from "./apex.ts";
+export {
+  type ApexEstimate,
+  type ApexMethod,
+  type ApexOptions,
+  estimateApex,
+} from "./apex.ts";
 export {
   type CsvRow,
   type CsvTable,

@@ -84,6 +84,7 @@ export async function loadSamm(
       apex,
       offset,
       ctx,
+      options.apexMethod,
     );
     if (estimated) options.onApexEstimated?.(id, frames.apex);
     out.push({

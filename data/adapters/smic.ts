@@ -80,6 +80,7 @@ export async function loadSmic(
           undefined,
           undefined,
           `SMIC clip ${dir}`,
+          options.apexMethod,
         );
         // offset = last frame of the clip
         options.onApexEstimated?.(id, frames.apex);
