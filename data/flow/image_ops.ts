@@ -92,12 +92,13 @@ export function resizeLinear(
   const row0 = new Float32Array(dstW);
   const row1 = new Float32Array(dstW);
   const { i0: xi0, i1: xi1, w1: xw1 } = tx;
+  // float32 products and sums, as OpenCV's float resize computes them
+  const fr = Math.fround;
   const hpass = (sy: number, dst: Float32Array) => {
     const base = sy * srcW;
     for (let x = 0; x < dstW; x++) {
       const a = xw1[x];
-      dst[x] = src[base + xi0[x]] * Math.fround(1 - a) +
-        src[base + xi1[x]] * a;
+      dst[x] = fr(src[base + xi0[x]] * fr(1 - a)) + fr(src[base + xi1[x]] * a);
     }
   };
   for (let y = 0; y < dstH; y++) {
@@ -106,7 +107,9 @@ export function resizeLinear(
     hpass(ty.i0[y], row0);
     hpass(ty.i1[y], row1);
     const o = y * dstW;
-    for (let x = 0; x < dstW; x++) out[o + x] = row0[x] * b0 + row1[x] * b;
+    for (let x = 0; x < dstW; x++) {
+      out[o + x] = fr(row0[x] * b0) + fr(row1[x] * b);
+    }
   }
   return out;
 }
@@ -173,6 +176,7 @@ export function remapCubic3(
   outC: Float32Array,
 ): void {
   const tab = CUBIC_TAB;
+  const fr = Math.fround;
   const w1 = width - 3;
   const h1 = height - 3;
   for (let y = 0; y < height; y++) {
@@ -187,14 +191,34 @@ export function remapCubic3(
       const sy = (Y >> TAB_BITS) - 1;
       const wo = ((Y & (TAB_SIZE - 1)) * TAB_SIZE + (X & (TAB_SIZE - 1))) * 16;
       if (sx >= 0 && sx < w1 && sy >= 0 && sy < h1) {
+        // float32 arithmetic in OpenCV's order: each row's four products
+        // summed left to right, rows added to the running sum
         let sa = 0, sb = 0, sc = 0;
         let p = sy * width + sx;
         for (let r = 0; r < 4; r++, p += width) {
           const k = wo + r * 4;
           const t0 = tab[k], t1 = tab[k + 1], t2 = tab[k + 2], t3 = tab[k + 3];
-          sa += a[p] * t0 + a[p + 1] * t1 + a[p + 2] * t2 + a[p + 3] * t3;
-          sb += b[p] * t0 + b[p + 1] * t1 + b[p + 2] * t2 + b[p + 3] * t3;
-          sc += c[p] * t0 + c[p + 1] * t1 + c[p + 2] * t2 + c[p + 3] * t3;
+          sa = fr(
+            sa +
+              fr(
+                fr(fr(fr(a[p] * t0) + fr(a[p + 1] * t1)) + fr(a[p + 2] * t2)) +
+                  fr(a[p + 3] * t3),
+              ),
+          );
+          sb = fr(
+            sb +
+              fr(
+                fr(fr(fr(b[p] * t0) + fr(b[p + 1] * t1)) + fr(b[p + 2] * t2)) +
+                  fr(b[p + 3] * t3),
+              ),
+          );
+          sc = fr(
+            sc +
+              fr(
+                fr(fr(fr(c[p] * t0) + fr(c[p + 1] * t1)) + fr(c[p + 2] * t2)) +
+                  fr(c[p + 3] * t3),
+              ),
+          );
         }
         outA[i] = sa;
         outB[i] = sb;
@@ -213,9 +237,9 @@ export function remapCubic3(
             if (xx < 0 || xx >= width) continue;
             const t = tab[wo + r * 4 + q];
             const p = yy * width + xx;
-            sa += a[p] * t;
-            sb += b[p] * t;
-            sc += c[p] * t;
+            sa = fr(sa + fr(a[p] * t));
+            sb = fr(sb + fr(b[p] * t));
+            sc = fr(sc + fr(c[p] * t));
           }
         }
         outA[i] = sa;

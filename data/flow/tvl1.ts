@@ -15,6 +15,15 @@
  *   gradient and dual update (p); stop when Σ|Δu|² ≤ ε²·area;
  * - flow upsampled with bilinear resize and scaled by `1/scaleStep`.
  *
+ * Every step is evaluated in float32 in OpenCV's order (products, sums,
+ * divisions, `(float)hypot`, the sequential float32 stopping sum, remap's
+ * 1/32-pixel map quantisation and tap order), so for OpenCV's 8-bit inputs
+ * (integer-valued floats here) the flow is bit-identical to
+ * `cv2.optflow.DualTVL1OpticalFlow` of OpenCV 4.6 (checked against fixtures,
+ * `testdata/gen_opencv_fixture.py`). The inner iterations run in WebAssembly
+ * SIMD (`tvl1_simd.wat`) when available, else in JavaScript; both give the
+ * same bits.
+ *
  * Images are grey, row-major float32 on the 0..255 scale. The flow maps
  * `prev(y, x) ≈ next(y + v, x + u)`.
  *
@@ -33,8 +42,8 @@ import {
   type KernelBuffers,
   type KernelParams,
   primalRow,
-  primalRowGamma,
 } from "./tvl1_kernels.ts";
+import { tvl1Wasm, Tvl1WasmArena, type Tvl1WasmExports } from "./tvl1_wasm.ts";
 
 /** A dense flow field: per-pixel horizontal (`u`) and vertical (`v`) motion. */
 export interface FlowField {
@@ -72,6 +81,13 @@ export interface Tvl1Options {
   useInitialFlow: boolean;
   /** initial flow, required when `useInitialFlow` is true. */
   initialFlow?: FlowField;
+  /**
+   * Inner-iteration kernels (not an OpenCV option): `"auto"` (default) runs
+   * the WebAssembly SIMD kernels when the runtime supports them and γ = 0,
+   * `"js"` the JavaScript ones. Both follow the same algorithm; they differ
+   * in float rounding of intermediates only.
+   */
+  kernels?: "auto" | "js";
 }
 
 /** OpenCV's `DualTVL1OpticalFlow_create()` defaults. */
@@ -93,6 +109,7 @@ export const DEFAULT_TVL1_OPTIONS: Readonly<Tvl1Options> = Object.freeze({
 const KNOWN_OPTIONS = new Set([
   ...Object.keys(DEFAULT_TVL1_OPTIONS),
   "initialFlow",
+  "kernels",
 ]);
 
 function fail(name: string, value: unknown, rule: string): never {
@@ -164,6 +181,9 @@ export function resolveTvl1Options(
   if (typeof o.useInitialFlow !== "boolean") {
     fail("useInitialFlow", o.useInitialFlow, "a boolean");
   }
+  if (o.kernels !== undefined && o.kernels !== "auto" && o.kernels !== "js") {
+    fail("kernels", o.kernels, `"auto" or "js"`);
+  }
   if (o.useInitialFlow && !o.initialFlow) {
     fail("initialFlow", o.initialFlow, "given when useInitialFlow is true");
   }
@@ -207,6 +227,9 @@ class Workspace {
   readonly i1wy: Float32Array;
   readonly grad: Float32Array;
   readonly rho: Float32Array;
+  /** flow buffers the WebAssembly kernels work on (copied in and out). */
+  readonly u1: Float32Array;
+  readonly u2: Float32Array;
   readonly p11: Float32Array;
   readonly p12: Float32Array;
   readonly p21: Float32Array;
@@ -214,21 +237,40 @@ class Workspace {
   readonly p31: Float32Array;
   readonly p32: Float32Array;
   readonly scratch: Float32Array;
-  constructor(n: number, np: number, gamma: boolean) {
+  /** the WebAssembly kernels, or null for the JavaScript ones. */
+  readonly wasm: Tvl1WasmExports | null;
+  /** byte offsets of i1wx, i1wy, grad, rho, u1, u2, p11, p12, p21, p22. */
+  readonly offsets: number[] = [];
+  constructor(n: number, np: number, gamma: boolean, wasm: boolean) {
     this.i1x = new Float32Array(n);
     this.i1y = new Float32Array(n);
     this.i1w = new Float32Array(n);
-    this.i1wx = new Float32Array(n);
-    this.i1wy = new Float32Array(n);
-    this.grad = new Float32Array(n);
-    this.rho = new Float32Array(n);
-    this.p11 = new Float32Array(np);
-    this.p12 = new Float32Array(np);
-    this.p21 = new Float32Array(np);
-    this.p22 = new Float32Array(np);
+    this.scratch = new Float32Array(n);
     this.p31 = new Float32Array(gamma ? np : 0);
     this.p32 = new Float32Array(gamma ? np : 0);
-    this.scratch = new Float32Array(n);
+    const mod = wasm && !gamma ? tvl1Wasm() : null;
+    this.wasm = mod;
+    const sizes = [n, n, n, n, n, n, np, np, np, np];
+    let v: Float32Array[];
+    if (mod) {
+      const arena = new Tvl1WasmArena(mod, sizes);
+      v = arena.views;
+      this.offsets = arena.offsets;
+    } else {
+      v = sizes.map((k) => new Float32Array(k));
+    }
+    [
+      this.i1wx,
+      this.i1wy,
+      this.grad,
+      this.rho,
+      this.u1,
+      this.u2,
+      this.p11,
+      this.p12,
+      this.p21,
+      this.p22,
+    ] = v;
   }
 }
 
@@ -238,8 +280,8 @@ const FLT_MAX = 3.4028234663852886e38;
 function procOneScale(
   i0: Float32Array,
   i1: Float32Array,
-  u1: Float32Array,
-  u2: Float32Array,
+  u1out: Float32Array,
+  u2out: Float32Array,
   u3: Float32Array | null,
   w: number,
   h: number,
@@ -254,6 +296,14 @@ function procOneScale(
   const i1w = sub(ws.i1w), i1wx = sub(ws.i1wx), i1wy = sub(ws.i1wy);
   const grad = sub(ws.grad), rho = sub(ws.rho);
   const useGamma = u3 !== null;
+  const wasm = ws.wasm;
+  // The WebAssembly kernels work on the flow inside their memory.
+  const u1 = wasm ? sub(ws.u1) : u1out;
+  const u2 = wasm ? sub(ws.u2) : u2out;
+  if (wasm) {
+    u1.set(u1out);
+    u2.set(u2out);
+  }
   const b: KernelBuffers = {
     i1wx,
     i1wy,
@@ -284,8 +334,11 @@ function procOneScale(
     taut: Math.fround(o.tau / o.theta),
     gamma: Math.fround(o.gamma),
   };
-  const primal = useGamma ? primalRowGamma : primalRow;
+  const primal = primalRow;
   const fr = Math.fround;
+  if (wasm) {
+    wasm.setup(w, h, k.lt, k.theta, k.taut, ...ws.offsets);
+  }
 
   for (let warp = 0; warp < o.warps; warp++) {
     remapCubic3(i1, i1x, i1y, u1, u2, w, h, i1w, i1wx, i1wy);
@@ -308,6 +361,18 @@ function procOneScale(
       // primal(n + 1) share one sweep over the rows (dual of row y only
       // needs flow rows y and y + 1, primal of row y only needs dual rows y
       // and y − 1), when iteration n + 1 is going to run.
+      if (wasm) {
+        error = wasm.sweep(2);
+        for (let inner = 1;; inner++) {
+          if (error > scaledEpsilon && inner < o.innerIterations) {
+            error = wasm.sweep(3);
+          } else {
+            wasm.sweep(1);
+            break;
+          }
+        }
+        continue;
+      }
       error = 0;
       for (let y = 0; y < h; y++) error = primal(y, k, b, error);
       for (let inner = 1;; inner++) {
@@ -323,6 +388,10 @@ function procOneScale(
         }
       }
     }
+  }
+  if (wasm) {
+    u1out.set(u1);
+    u2out.set(u2);
   }
 }
 
@@ -434,6 +503,7 @@ export function tvl1Flow(
     width * height,
     (width + 1) * (height + 1),
     useGamma,
+    o.kernels !== "js",
   );
   let u3: Float32Array | null = useGamma
     ? new Float32Array(ws[nscales - 1] * hs[nscales - 1])

@@ -8,11 +8,10 @@
  * variables `p` are stored with one zero column on the left and one zero row
  * on top (stride `w + 1`, pixel `(x, y)` at `(y + 1)(w + 1) + x + 1`), which
  * turns OpenCV's border cases of the divergence into the interior formula.
- * Values are stored as float32 like OpenCV's, but intermediates are
- * evaluated in float64 (rounding `Math.fround`-style at every step cost a
- * third of the time), the Σ|Δu|² stopping sum is accumulated in float64, and
- * the dual update multiplies by a reciprocal instead of dividing twice: all
- * last-bit differences from OpenCV's float32 arithmetic.
+ * Every operation is rounded to float32 (`Math.fround`) in OpenCV's order,
+ * so these kernels give the same bits as OpenCV's scalar code and as the
+ * WebAssembly SIMD kernels of `tvl1_simd.wat` (which are 3–4× faster and used
+ * when available).
  *
  * @module
  */
@@ -66,9 +65,27 @@ export interface KernelBuffers {
 }
 
 /**
- * Thresholding step, divergence of p and primal update of row `y`
- * (γ = 0). Returns `error` plus this row's Σ|Δu|² (Δ of the stored float32
- * values).
+ * Divergence of (pa, pb) at padded index `j` in float32, with OpenCV's
+ * association: `(pa[j] − pa[j−1]) + (pb[j] − pb[j−W])`, and in the first
+ * column `(pa[j] + pb[j]) − pb[j−W]`.
+ */
+function div(
+  pa: Float32Array,
+  pb: Float32Array,
+  j: number,
+  W: number,
+  first: boolean,
+): number {
+  const fr = Math.fround;
+  return first
+    ? fr(fr(pa[j] + pb[j]) - pb[j - W])
+    : fr(fr(pa[j] - pa[j - 1]) + fr(pb[j] - pb[j - W]));
+}
+
+/**
+ * Thresholding step, divergence of p and primal update of row `y`, for
+ * (u1, u2) and, when γ ≠ 0, u3. Returns `error` plus this row's Σ|Δu|²,
+ * summed in float32 in row-major order as OpenCV does.
  */
 export function primalRow(
   y: number,
@@ -76,52 +93,11 @@ export function primalRow(
   b: KernelBuffers,
   error: number,
 ): number {
-  const { w, lt, theta } = k;
-  const { i1wx, i1wy, grad, rho, u1, u2, p11, p12, p21, p22 } = b;
-  const W = w + 1;
-  const mlt = -lt;
-  let i = y * w;
-  let j = (y + 1) * W + 1;
-  for (let x = 0; x < w; x++, i++, j++) {
-    const ix = i1wx[i];
-    const iy = i1wy[i];
-    const u1k = u1[i];
-    const u2k = u2[i];
-    const g = grad[i];
-    const rh = rho[i] + (ix * u1k + iy * u2k);
-    const ltg = lt * g;
-    let d1 = 0, d2 = 0;
-    if (rh < -ltg) {
-      d1 = lt * ix;
-      d2 = lt * iy;
-    } else if (rh > ltg) {
-      d1 = mlt * ix;
-      d2 = mlt * iy;
-    } else if (g > FLT_EPSILON) {
-      const fi = -rh / g;
-      d1 = fi * ix;
-      d2 = fi * iy;
-    }
-    u1[i] = u1k + d1 + theta * (p11[j] - p11[j - 1] + p12[j] - p12[j - W]);
-    u2[i] = u2k + d2 + theta * (p21[j] - p21[j - 1] + p22[j] - p22[j - W]);
-    const e1 = u1[i] - u1k;
-    const e2 = u2[i] - u2k;
-    error += e1 * e1 + e2 * e2;
-  }
-  return error;
-}
-
-/** {@link primalRow} with the illumination term (γ ≠ 0). */
-export function primalRowGamma(
-  y: number,
-  k: KernelParams,
-  b: KernelBuffers,
-  error: number,
-): number {
   const { w, lt, theta, gamma } = k;
-  const { i1wx, i1wy, grad, rho, u1, u2, u3, p11, p12, p21, p22, p31, p32 } =
-    b;
+  const { i1wx, i1wy, grad, rho, u1, u2, u3, p11, p12, p21, p22, p31, p32 } = b;
+  const useGamma = gamma !== 0;
   const W = w + 1;
+  const fr = Math.fround;
   const mlt = -lt;
   let i = y * w;
   let j = (y + 1) * W + 1;
@@ -130,30 +106,40 @@ export function primalRowGamma(
     const iy = i1wy[i];
     const u1k = u1[i];
     const u2k = u2[i];
-    const u3k = u3[i];
+    const u3k = useGamma ? u3[i] : 0;
     const g = grad[i];
-    const rh = rho[i] + (ix * u1k + iy * u2k) + gamma * u3k;
-    const ltg = lt * g;
+    let rh = fr(rho[i] + fr(fr(ix * u1k) + fr(iy * u2k)));
+    if (useGamma) rh = fr(rh + fr(gamma * u3k));
     let d1 = 0, d2 = 0, d3 = 0;
-    if (rh < -ltg) {
-      d1 = lt * ix;
-      d2 = lt * iy;
-      d3 = lt * gamma;
-    } else if (rh > ltg) {
-      d1 = mlt * ix;
-      d2 = mlt * iy;
-      d3 = mlt * gamma;
+    if (rh < fr(mlt * g)) {
+      d1 = fr(lt * ix);
+      d2 = fr(lt * iy);
+      d3 = fr(lt * gamma);
+    } else if (rh > fr(lt * g)) {
+      d1 = fr(mlt * ix);
+      d2 = fr(mlt * iy);
+      d3 = fr(mlt * gamma);
     } else if (g > FLT_EPSILON) {
-      const fi = -rh / g;
-      d1 = fi * ix;
-      d2 = fi * iy;
-      d3 = fi * gamma;
+      const fi = fr(-rh / g);
+      d1 = fr(fi * ix);
+      d2 = fr(fi * iy);
+      d3 = fr(fi * gamma);
     }
-    u1[i] = u1k + d1 + theta * (p11[j] - p11[j - 1] + p12[j] - p12[j - W]);
-    u2[i] = u2k + d2 + theta * (p21[j] - p21[j - 1] + p22[j] - p22[j - W]);
-    u3[i] = u3k + d3 + theta * (p31[j] - p31[j - 1] + p32[j] - p32[j - W]);
-    const e1 = u1[i] - u1k, e2 = u2[i] - u2k, e3 = u3[i] - u3k;
-    error += e1 * e1 + e2 * e2 + e3 * e3;
+    const first = x === 0;
+    const n1 = fr(fr(u1k + d1) + fr(theta * div(p11, p12, j, W, first)));
+    const n2 = fr(fr(u2k + d2) + fr(theta * div(p21, p22, j, W, first)));
+    u1[i] = n1;
+    u2[i] = n2;
+    const e1 = fr(n1 - u1k);
+    const e2 = fr(n2 - u2k);
+    let e = fr(fr(e1 * e1) + fr(e2 * e2));
+    if (useGamma) {
+      const n3 = fr(fr(u3k + d3) + fr(theta * div(p31, p32, j, W, first)));
+      u3[i] = n3;
+      const e3 = fr(n3 - u3k);
+      e = fr(e + fr(e3 * e3));
+    }
+    error = fr(error + e);
   }
   return error;
 }
@@ -168,23 +154,26 @@ function dualRow1(
   pb: Float32Array,
   taut: number,
 ): void {
+  const fr = Math.fround;
   const W = w + 1;
   let i = y * w;
   let j = (y + 1) * W + 1;
   const down = y < h - 1 ? w : 0;
   for (let x = 0; x < w; x++, i++, j++) {
     const a = u[i];
-    const ax = x < w - 1 ? u[i + 1] - a : 0;
-    const ay = down ? u[i + down] - a : 0;
-    const inv = 1 / (1 + taut * Math.sqrt(ax * ax + ay * ay));
-    pa[j] = (pa[j] + taut * ax) * inv;
-    pb[j] = (pb[j] + taut * ay) * inv;
+    const ax = x < w - 1 ? fr(u[i + 1] - a) : 0;
+    const ay = down ? fr(u[i + down] - a) : 0;
+    // (float)hypot(ax, ay): the squares and their sum are exact in float64
+    const ng = fr(1 + fr(taut * fr(Math.sqrt(ax * ax + ay * ay))));
+    pa[j] = fr(pa[j] + fr(taut * ax)) / ng;
+    pb[j] = fr(pb[j] + fr(taut * ay)) / ng;
   }
 }
 
 /**
  * Forward-difference gradient of (u1, u2) (and u3 when γ ≠ 0) and the dual
- * update of p, row `y`. Reads flow rows `y` and `y + 1`.
+ * update of p, row `y`, in float32 as OpenCV computes them. Reads flow rows
+ * `y` and `y + 1`.
  */
 export function dualRow(
   y: number,
@@ -192,38 +181,7 @@ export function dualRow(
   b: KernelBuffers,
 ): void {
   const { w, h, taut } = k;
-  const { u1, u2, p11, p12, p21, p22 } = b;
-  const W = w + 1;
-  let i = y * w;
-  let j = (y + 1) * W + 1;
-  const last = w - 1;
-  if (y < h - 1) {
-    for (let x = 0; x < last; x++, i++, j++) {
-      const a = u1[i];
-      const c = u2[i];
-      const ax = u1[i + 1] - a;
-      const ay = u1[i + w] - a;
-      const cx = u2[i + 1] - c;
-      const cy = u2[i + w] - c;
-      const inv1 = 1 / (1 + taut * Math.sqrt(ax * ax + ay * ay));
-      const inv2 = 1 / (1 + taut * Math.sqrt(cx * cx + cy * cy));
-      p11[j] = (p11[j] + taut * ax) * inv1;
-      p12[j] = (p12[j] + taut * ay) * inv1;
-      p21[j] = (p21[j] + taut * cx) * inv2;
-      p22[j] = (p22[j] + taut * cy) * inv2;
-    }
-    // last column: no right neighbour (forward x-difference is 0)
-    const ay = u1[i + w] - u1[i];
-    const cy = u2[i + w] - u2[i];
-    const inv1 = 1 / (1 + taut * Math.abs(ay));
-    const inv2 = 1 / (1 + taut * Math.abs(cy));
-    p11[j] = p11[j] * inv1;
-    p12[j] = (p12[j] + taut * ay) * inv1;
-    p21[j] = p21[j] * inv2;
-    p22[j] = (p22[j] + taut * cy) * inv2;
-  } else {
-    dualRow1(y, w, h, u1, p11, p12, taut);
-    dualRow1(y, w, h, u2, p21, p22, taut);
-  }
+  dualRow1(y, w, h, b.u1, b.p11, b.p12, taut);
+  dualRow1(y, w, h, b.u2, b.p21, b.p22, taut);
   if (k.gamma !== 0) dualRow1(y, w, h, b.u3, b.p31, b.p32, taut);
 }
