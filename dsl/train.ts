@@ -311,24 +311,30 @@ export async function train(input: TrainInput): Promise<TrainResult> {
         const x = tf.tidy(() =>
           hflipFlow(stackBatch(input.train, batch), flips)
         );
-        const { value, grads } = tf.variableGrads(
-          () =>
-            batchLoss(
-              model.apply(x, { training: true, seed }),
-              trainLabels,
-              batch,
-              dgcm,
-              alpha,
-            ),
-          varList,
-        );
-        const named = new Map<string, tf.Tensor>();
-        for (const [varName, g] of Object.entries(grads)) {
-          named.set(keyOfVariable.get(varName)!, g);
+        let loss: number;
+        const owned: tf.Tensor[] = [x];
+        try {
+          const { value, grads } = tf.variableGrads(
+            () =>
+              batchLoss(
+                model.apply(x, { training: true, seed }),
+                trainLabels,
+                batch,
+                dgcm,
+                alpha,
+              ),
+            varList,
+          );
+          owned.push(value, ...Object.values(grads));
+          const named = new Map<string, tf.Tensor>();
+          for (const [varName, g] of Object.entries(grads)) {
+            named.set(keyOfVariable.get(varName)!, g);
+          }
+          optimizer.step(named);
+          loss = (await value.data())[0];
+        } finally {
+          tf.dispose(owned);
         }
-        optimizer.step(named);
-        const loss = (await value.data())[0];
-        tf.dispose([x, value, ...Object.values(grads)]);
         if (!Number.isFinite(loss)) {
           throw new Error(
             `train: the loss became ${loss} at epoch ${epoch + 1}, step ${

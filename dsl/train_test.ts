@@ -280,3 +280,38 @@ Deno.test("train rejects inconsistent jobs with a message naming the field", asy
     /train sample "u" has label "joy"/,
   );
 });
+
+Deno.test("train releases everything when a training pass throws", async () => {
+  const before = tf.memory().numTensors;
+  let calls = 0;
+  const flaky: TrainInput["buildModel"] = (config, seed) => {
+    const m = buildTinyModel(config, seed);
+    const apply = m.apply;
+    return {
+      ...m,
+      apply: (x, options) => {
+        if (options.training && ++calls === 2) {
+          // allocate first, so the failure happens with live intermediates
+          tf.zeros([4, 4]);
+          throw new Error("boom in forward");
+        }
+        return apply(x, options);
+      },
+    };
+  };
+  await assert.rejects(train(job({ buildModel: flaky })), /boom in forward/);
+  assert.equal(tf.memory().numTensors, before);
+});
+
+Deno.test("train rejects a diverging run naming the epoch and step", async () => {
+  const before = tf.memory().numTensors;
+  const bad: FlowSample[] = trainSet.map((s) => ({
+    ...s,
+    data: s.data.map(() => NaN),
+  }));
+  await assert.rejects(
+    train(job({ train: bad })),
+    /loss became NaN at epoch 1, step 1/,
+  );
+  assert.equal(tf.memory().numTensors, before);
+});
