@@ -173,6 +173,29 @@ Deno.test("SAMM: header below title rows, padded frame numbers, apex -1 estimate
   assert(e.message.includes("cannot decode"), e.message);
 });
 
+Deno.test("SAMM: the table may sit on a later worksheet", async () => {
+  const root = await writeSammFixture(await tmp());
+  await writeXlsx(
+    join(root, "SAMM_Micro_FACS_Codes_v2.xlsx"),
+    [
+      "Subject",
+      "Filename",
+      "Onset Frame",
+      "Apex Frame",
+      "Offset Frame",
+      "Estimated Emotion",
+    ],
+    [["006", "006_1_2", 5562, 5566, 5568, "Contempt"]],
+    [],
+    true,
+  );
+  const recs = await loadSamm(root);
+  assertEquals(recs.map((r) => [r.id, r.label]), [[
+    "samm/006/006_1_2",
+    "contempt",
+  ]]);
+});
+
 Deno.test("SMIC-HS: BMP clips by class folder, apex estimated, unknown class folder rejected", async () => {
   const root = await writeSmicFixture(await tmp());
   const recs = await loadSmic(root);

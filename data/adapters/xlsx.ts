@@ -34,7 +34,7 @@ function cellText(v: unknown): string {
 }
 
 /**
- * Reads the first worksheet of an .xlsx file whose header row contains all
+ * Reads the first worksheet of an .xlsx file that has a header row with all
  * `columns` (matched case-, space- and underscore-insensitively; each entry
  * may list alternatives separated by `|`). Rows whose cells are all empty are
  * dropped. Errors name the file and the missing columns.
@@ -51,29 +51,40 @@ export async function readXlsxTable(
       `cannot read spreadsheet ${path}: ${e instanceof Error ? e.message : e}`,
     );
   }
-  const ws = wb.worksheets[0];
-  if (!ws) throw new Error(`spreadsheet ${path}: no worksheet`);
+  if (wb.worksheets.length === 0) {
+    throw new Error(`spreadsheet ${path}: no worksheet`);
+  }
   const wanted = columns.map((c) => c.split("|").map(normaliseHeader));
+  let ws = wb.worksheets[0];
   let headerRow = -1;
   let colIndex: number[] = [];
-  const maxScan = Math.min(ws.rowCount, 50);
-  for (let r = 1; r <= maxScan && headerRow < 0; r++) {
-    const row = ws.getRow(r);
-    const names: string[] = [];
-    row.eachCell({ includeEmpty: true }, (cell, col) => {
-      names[col] = normaliseHeader(cellText(cell.value));
-    });
-    const idx = wanted.map((alts) => names.findIndex((n) => alts.includes(n)));
-    if (idx.every((i) => i > 0)) {
-      headerRow = r;
-      colIndex = idx;
+  // the first worksheet whose first 50 rows hold a row with all the columns
+  for (const sheet of wb.worksheets) {
+    const maxScan = Math.min(sheet.rowCount, 50);
+    for (let r = 1; r <= maxScan && headerRow < 0; r++) {
+      const row = sheet.getRow(r);
+      const names: string[] = [];
+      row.eachCell({ includeEmpty: true }, (cell, col) => {
+        names[col] = normaliseHeader(cellText(cell.value));
+      });
+      const idx = wanted.map((alts) =>
+        names.findIndex((n) => alts.includes(n))
+      );
+      if (idx.every((i) => i > 0)) {
+        headerRow = r;
+        colIndex = idx;
+        ws = sheet;
+      }
     }
+    if (headerRow >= 0) break;
   }
   if (headerRow < 0) {
     throw new Error(
       `spreadsheet ${path}: no header row with columns ${
         columns.map((c) => `"${c}"`).join(", ")
-      } in the first ${maxScan} rows of sheet "${ws.name}"`,
+      } in the first 50 rows of any worksheet (${
+        wb.worksheets.map((w) => `"${w.name}"`).join(", ")
+      })`,
     );
   }
   const out: SheetRow[] = [];

@@ -61,14 +61,23 @@ export async function writeClip(
   return out;
 }
 
-/** Writes an .xlsx with optional title rows above a header and data rows. */
+/**
+ * Writes an .xlsx with optional title rows above a header and data rows;
+ * `coverSheet` puts a notes worksheet without the table first.
+ */
 export async function writeXlsx(
   path: string,
   header: readonly string[],
   rows: readonly (readonly (string | number)[])[],
   titleRows: readonly (readonly string[])[] = [],
+  coverSheet = false,
 ): Promise<void> {
   const wb = new ExcelJS.Workbook();
+  if (coverSheet) {
+    const notes = wb.addWorksheet("Notes");
+    notes.addRow(["About this sheet"]);
+    notes.addRow(["Subject codes are anonymised"]);
+  }
   const ws = wb.addWorksheet("Sheet1");
   for (const t of titleRows) ws.addRow([...t]);
   ws.addRow([...header]);
