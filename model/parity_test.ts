@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { buildModel } from "./model.ts";
+import { initBackend } from "./runtime.ts";
 import {
   loadSafetensors,
   readSafetensors,
@@ -79,9 +80,11 @@ async function runCase(name: string) {
   model.dispose();
 }
 
-for (const name of CASES) {
-  Deno.test(`parity with PyTorch (${name}): eval logits, per-stage features, train-mode logits and BN running stats within 1e-4`, async () => {
-    await tf.setBackend("cpu");
-    await runCase(name);
-  });
+for (const backend of ["cpu", "wasm"] as const) {
+  for (const name of CASES) {
+    Deno.test(`parity with PyTorch on ${backend} (${name}): eval logits, per-stage features, train-mode logits and BN running stats within 1e-4`, async () => {
+      await initBackend(backend);
+      await runCase(name);
+    });
+  }
 }
