@@ -7,7 +7,9 @@
  * op loop (`selective_scan_torch.py`) in the same command.
  *
  * Usage: deno run -A scripts/bench/selective_scan_bench.ts [B L D N] [--reps=R]
- * (defaults: 64 49 64 16, R = 10; B = windows × batch).
+ * [--webgpu] (defaults: 64 49 64 16, R = 10; B = windows × batch).
+ * `--webgpu` also times the WGSL kernels against the reference loop on the
+ * webgpu backend (wall time, 3 runs).
  *
  * @module
  */
@@ -244,5 +246,68 @@ if (import.meta.main) {
       }; fwd+bwd ${ratio(t[2], fused[2])}`,
     );
   }
+  tf.dispose([w, ...Object.values(x)]);
+  if (Deno.args.includes("--webgpu")) await benchWebGPU(b, l, d, n);
+}
+
+/** Async timing (webgpu: `await data()`), median wall ms over `reps`. */
+async function timeAsync(run: () => Promise<void>, reps: number) {
+  await run();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    await run();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+/** Fused WGSL kernels vs the reference loop on the webgpu backend. */
+async function benchWebGPU(b: number, l: number, d: number, n: number) {
+  const gpu = (navigator as { gpu?: { requestAdapter(): Promise<unknown> } })
+    .gpu;
+  if (!gpu || (await gpu.requestAdapter().catch(() => null)) == null) {
+    console.log("webgpu: skipped (no adapter)");
+    return;
+  }
+  await import("@tensorflow/tfjs-backend-webgpu");
+  await tf.setBackend("webgpu");
+  await tf.ready();
+  const x = seededInputs(b, l, d, n);
+  const w = tf.randomUniform([b, l, d], -1, 1, "float32", 8);
+  const reps = 3;
+  const out: string[] = [];
+  for (
+    const [name, scan] of [
+      ["reference loop", selectiveScanRef],
+      ["fused WGSL kernels", selectiveScan],
+    ] as [string, Scan][]
+  ) {
+    const fwd = await timeAsync(async () => {
+      const y = scan(x);
+      await y.data();
+      y.dispose();
+    }, reps);
+    const grad = tf.grads((...args: tf.Tensor[]) => {
+      const named = {} as Record<string, tf.Tensor>;
+      NAMES.forEach((k, i) => named[k] = args[i]);
+      return tf.sum(tf.mul(scan(named as unknown as SelectiveScanInputs), w));
+    });
+    const fb = await timeAsync(async () => {
+      const gs = grad(NAMES.map((k) => x[k]));
+      await Promise.all(gs.map((g) => g.data()));
+      tf.dispose(gs);
+    }, reps);
+    out.push(
+      `${`webgpu ${name}`.padEnd(40)}${fwd.toFixed(2).padStart(10)}${
+        fb.toFixed(2).padStart(10)
+      }`,
+    );
+  }
+  console.log(
+    `webgpu (${tf.getBackend()}, Debian software Vulkan when no GPU), median wall ms of ${reps}:`,
+  );
+  console.log(`${"".padEnd(40)}${"fwd".padStart(10)}${"f+b".padStart(10)}`);
+  out.forEach((line) => console.log(line));
   tf.dispose([w, ...Object.values(x)]);
 }
