@@ -183,6 +183,12 @@ function validate(input: TrainInput): void {
     checkSamples(samples, shape, `test split "${name}"`);
     labelIndices(samples, classes, `test split "${name}"`);
   }
+  // optimizer, schedule, α and flip settings fail here, before any model
+  // is built
+  new AdamW(new Map(), recipe.optimizer).dispose();
+  learningRateAt(0, 1, recipe.epochs, recipe.optimizer, recipe.schedule);
+  if (cfg.head === "dgcm") alphaAt(0, recipe.epochs, recipe.alpha);
+  drawFlips(0, recipe.augment.hflip, new Rng(1));
   const es = recipe.earlyStopping;
   if (es) {
     if (!input.validation || input.validation.length === 0) {

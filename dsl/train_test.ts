@@ -315,3 +315,39 @@ Deno.test("train rejects a diverging run naming the epoch and step", async () =>
   );
   assert.equal(tf.memory().numTensors, before);
 });
+
+Deno.test("train checks optimizer, schedule, α and flip settings before building the model", async () => {
+  const before = tf.memory().numTensors;
+  let built = 0;
+  const counting: TrainInput["buildModel"] = (c, s) => {
+    built++;
+    return buildTinyModel(c, s);
+  };
+  const base = recipe();
+  await assert.rejects(
+    train(
+      job({
+        buildModel: counting,
+        recipe: { ...base, optimizer: { ...base.optimizer, eps: 0 } },
+      }),
+    ),
+    /optimizer\.eps/,
+  );
+  await assert.rejects(
+    train(
+      job({
+        buildModel: counting,
+        recipe: { ...base, schedule: { ...base.schedule, minLr: -1 } },
+      }),
+    ),
+    /schedule\.minLr/,
+  );
+  await assert.rejects(
+    train(
+      job({ buildModel: counting, recipe: { ...base, augment: { hflip: 2 } } }),
+    ),
+    /augment\.hflip must be in \[0, 1\], got 2/,
+  );
+  assert.equal(built, 0);
+  assert.equal(tf.memory().numTensors, before);
+});
