@@ -24,6 +24,8 @@ export class SpecError extends Error {
   readonly issues: SpecIssue[];
 
   /**
+   * Creates the error.
+   *
    * @param issues the problems found (at least one).
    * @param file the spec file they are in, when known.
    */
@@ -63,7 +65,11 @@ function formatIssue(issue: SpecIssue, file: string | undefined): string {
 
 /** A bad command-line flag or flag value; the message names the flag. */
 export class CliError extends Error {
-  /** @param message what is wrong, naming the flag and the value. */
+  /**
+   * Creates the error.
+   *
+   * @param message what is wrong, naming the flag and the value.
+   */
   constructor(message: string) {
     super(message);
     this.name = "CliError";
@@ -72,7 +78,11 @@ export class CliError extends Error {
 
 /** A problem with the run store (a corrupt or foreign record); names the file. */
 export class StoreError extends Error {
-  /** @param message what is wrong, naming the file. */
+  /**
+   * Creates the error.
+   *
+   * @param message what is wrong, naming the file.
+   */
   constructor(message: string) {
     super(message);
     this.name = "StoreError";

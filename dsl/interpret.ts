@@ -150,8 +150,11 @@ export function datasetRequest(spec: Experiment): DatasetRequest {
 
 /** A planned experiment. */
 export interface Prepared {
+  /** the loaded dataset. */
   dataset: FlowDataset;
+  /** the resolved variants, in plan order. */
   variants: ResolvedVariant[];
+  /** every job of the plan. */
   jobs: Job[];
 }
 
@@ -173,14 +176,21 @@ export async function prepare(
 
 /** Progress callbacks of one job. */
 export interface JobHooks {
+  /** after every training step. */
   onStep?: (step: number, total: number) => void;
+  /** after every epoch. */
   onEpoch?: (record: EpochRecord) => void;
+  /** stops training; the job stays unfinished. */
   signal?: AbortSignal;
 }
 
 /** Thrown when a job is stopped by its signal (it stays unfinished). */
 export class JobAbortedError extends Error {
-  /** @param jobId the job's id. */
+  /**
+   * Creates the error.
+   *
+   * @param jobId the job's id.
+   */
   constructor(jobId: string) {
     super(`job ${jobId} aborted`);
     this.name = "JobAbortedError";

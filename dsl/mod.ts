@@ -20,13 +20,68 @@
  *
  * @module
  */
-export * from "./schema.ts";
 export {
-  experiment,
-  parseWith,
-  toSpecIssues,
-  validateExperiment,
-} from "./spec.ts";
+  BACKEND_NAMES,
+  type DatasetSpec,
+  type DatasetSpecInput,
+  type EarlyStoppingInput,
+  type Experiment,
+  type ExperimentInput,
+  METRIC_NAMES,
+  type MetricName,
+  type MixerOverrides,
+  MODEL_BASES,
+  type ModelSpec,
+  type PaperNumbers,
+  type Preset,
+  type PresetInput,
+  type Protocol,
+  type ProtocolInput,
+  type ReferenceRowInput,
+  type ReportSpec,
+  type ReportSpecInput,
+  SCAN_NAMES,
+  type ScanOrder,
+  type TrainOverrides,
+  type Validation,
+  type ValidationInput,
+  type VariantInput,
+} from "./schema.ts";
+export { experiment, validateExperiment } from "./spec.ts";
+export type {
+  BaseScan,
+  ForwardOptions,
+  MerModel,
+  MixerConfig,
+  ModelConfig,
+  ModelOutput,
+  ScanName,
+} from "../model/types.ts";
+export type { Tensor2D, Tensor4D, Variable } from "../model/tensor_types.ts";
+export type {
+  DatasetRequest,
+  FlowDataset,
+  FlowSample,
+  SampleRecord,
+} from "../data/types.ts";
+export type {
+  AlphaSchedule,
+  AugmentSettings,
+  EarlyStoppingSettings,
+  EpochRecord,
+  JobSeeds,
+  MetricName as EngineMetricName,
+  Metrics,
+  OptimizerSettings,
+  Prediction,
+  ReferenceRow,
+  ReportInput,
+  ReportRow,
+  ScheduleSettings,
+  TrainInput,
+  TrainRecipe,
+  TrainResult,
+} from "./engine_types.ts";
 export { CliError, SpecError, type SpecIssue, StoreError } from "./errors.ts";
 export { loadExperiment, loadRawSpec, type RawSpec } from "./load.ts";
 export {
@@ -100,3 +155,6 @@ export {
   type WorkerPoolResult,
 } from "./workers.ts";
 export { ProgressView } from "./progress.ts";
+export { train } from "./train.ts";
+export { computeMetrics } from "./metrics.ts";
+export { writeReport } from "./report/mod.ts";

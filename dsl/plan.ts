@@ -64,26 +64,39 @@ export interface Fold {
 
 /** The data identity of a job (the corpus root and cache folder are not part of it). */
 export interface JobDataset {
+  /** dataset name. */
   name: string;
+  /** flow resolution. */
   imageSize: number;
+  /** flow channels. */
   channels: "uv" | "uvs";
+  /** dataset options (`{}` when none). */
   options: Record<string, unknown>;
 }
 
 /** A job's resolved description: everything its results depend on. */
 export interface JobSpec {
+  /** the experiment's name. */
   experiment: string;
+  /** the variant's name. */
   variant: string;
   /** the root seed. */
   seed: number;
+  /** the fold (test subjects). */
   fold: Fold;
+  /** the data identity. */
   dataset: JobDataset;
+  /** the protocol. */
   protocol: Protocol;
+  /** what early stopping monitors. */
   validation: Validation;
+  /** the complete model configuration. */
   modelConfig: ModelConfig;
+  /** the complete training recipe. */
   recipe: TrainRecipe;
   /** streams derived from (seed, fold name). */
   seeds: JobSeeds;
+  /** the TF.js backend (numbers are bit-identical per backend). */
   backend: string;
 }
 
@@ -402,8 +415,11 @@ export function shardJobs<T>(
 
 /** A job's samples. */
 export interface JobSamples<T> {
+  /** training samples (validation subjects removed). */
   train: T[];
+  /** validation samples (null: none). */
   validation: T[] | null;
+  /** test samples per split (`test` for LOSO/k-fold folds). */
   tests: Record<string, T[]>;
 }
 

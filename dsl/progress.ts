@@ -40,6 +40,8 @@ export class ProgressView {
   #log: ((line: string) => void) | null;
 
   /**
+   * Starts the display.
+   *
    * @param total jobs to run.
    * @param enabled draw bars (a terminal is needed).
    * @param log where a line per finished job goes when bars are off.

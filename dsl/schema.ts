@@ -401,27 +401,430 @@ export const ExperimentSchema = v.strictObject({
   presets: v.optional(v.record(v.string(), PresetSchema), {}),
 });
 
-/** What a spec author writes (defaults may be left out). */
-export type ExperimentInput = v.InferInput<typeof ExperimentSchema>;
+// ---------------------------------------------------------------------------
+// The types of specs. They are written out (with JSDoc, so editors show the
+// field docs while completing) and checked at compile time to be exactly
+// what valibot infers from the schemas above (`v.InferInput` /
+// `v.InferOutput`): change a schema and these fail to compile until they
+// agree again. The schemas stay the single source of truth.
+// ---------------------------------------------------------------------------
+
+/** A scan order name (the same strings as `ScanName` of `model/types.ts`). */
+export type ScanOrder = typeof SCAN_NAMES[number];
+/** A metric name. */
+export type MetricName = typeof METRIC_NAMES[number];
+
+/** Overrides of the selective-scan mixer. */
+export interface MixerOverrides {
+  /** SSM state size N. */
+  dState?: number;
+  /** depthwise conv1d kernel size. */
+  dConv?: number;
+  /** channel expansion. */
+  expand?: number;
+  /** add dt_proj's bias twice, as the reference does. */
+  dtBiasTwice?: boolean;
+  /** dt initialisation: the reference's or Mamba's. */
+  dtInit?: "reference" | "mamba";
+}
+
+/**
+ * A model: a base plus partial `ModelConfig` overrides (see
+ * `model/types.ts` for every field). `inputSize`, `inChannels` and
+ * `numClasses` default to the dataset's.
+ */
+export interface ModelSpec {
+  /** `merba` (default) or `mambavision-b`. */
+  base?: typeof MODEL_BASES[number];
+  /** input height and width. */
+  inputSize?: number | [number, number];
+  /** input channels. */
+  inChannels?: number;
+  /** hidden width of the patch embedding's first conv. */
+  stemDim?: number;
+  /** channel width of each stage. */
+  dims?: number[];
+  /** blocks per stage. */
+  depths?: number[];
+  /** MERba: global attention blocks per stage. */
+  attentionDepths?: number[];
+  /** attention heads per stage. */
+  heads?: number[];
+  /** window size: one for all stages or one per stage. */
+  windowSize?: number | number[];
+  /** number of leading convolutional stages. */
+  convStages?: number;
+  /** MLP hidden ratio. */
+  mlpRatio?: number;
+  /** MERba: scan orders summed by the local extractor (a list replaces, never merges). */
+  scans?: ScanOrder[];
+  /** MERba: extractor inside windows or over the whole map. */
+  extractor?: "local" | "global";
+  /** MERba: attention over the whole map or inside windows. */
+  attention?: "local" | "global";
+  /** one linear head, or the dual-granularity module (DGCM). */
+  head?: "linear" | "dgcm";
+  /** classes of the linear head. */
+  numClasses?: number;
+  /** dropout before the head. */
+  dropout?: number;
+  /** stochastic depth rate. */
+  dropPath?: number;
+  /** layer scale init (`null`: none). */
+  layerScale?: number | null;
+  /** mixer settings. */
+  mixer?: MixerOverrides;
+}
+
+/** Early-stopping settings as written. */
+export interface EarlyStoppingInput {
+  /** monitored quantity (default `uf1`). */
+  monitor?: MetricName | "loss";
+  /** epochs without improvement before stopping (default 20). */
+  patience?: number;
+  /** smallest change that counts as an improvement (default 0). */
+  minDelta?: number;
+  /** restore the best epoch's weights at the end (default true). */
+  restoreBest?: boolean;
+}
+
+/**
+ * A training recipe as written: every field optional (see
+ * {@link TrainRecipeSchema} for the defaults, the paper's recipe).
+ */
+export interface TrainOverrides {
+  /** epochs (default: 200 fixed split, 70 per fold otherwise). */
+  epochs?: number;
+  /** training batch size (default 128). */
+  batchSize?: number;
+  /** evaluation batch size (default 128). */
+  evalBatchSize?: number;
+  /** AdamW settings. */
+  optimizer?: {
+    /** peak learning rate (default 1e-4; the paper's value was lost). */
+    lr?: number;
+    /** Adam betas (default [0.9, 0.999]). */
+    betas?: [number, number];
+    /** Adam epsilon (default 1e-8). */
+    eps?: number;
+    /** decoupled weight decay (default 0.05). */
+    weightDecay?: number;
+  };
+  /** learning-rate schedule. */
+  schedule?: {
+    /** linear warmup epochs (default 5). */
+    warmupEpochs?: number;
+    /** final epochs held at `minLr` (default 10). */
+    cooldownEpochs?: number;
+    /** learning rate at the start of warmup (default 1e-6). */
+    warmupStartLr?: number;
+    /** floor of the cosine decay (default 1e-6). */
+    minLr?: number;
+  };
+  /** early stopping (`null`: off). */
+  earlyStopping?: EarlyStoppingInput | null;
+  /** augmentation. */
+  augment?: {
+    /** horizontal-flip probability (default 0.5). */
+    hflip?: number;
+  };
+  /** DGCM fine-loss weight α(epoch). */
+  alpha?: {
+    /** shape of the rise (default `linear`). */
+    kind?: "constant" | "linear" | "cosine" | "step";
+    /** α at the first epoch (default 0). */
+    start?: number;
+    /** α at the end of the ramp (default 1). */
+    end?: number;
+    /** epochs of the ramp (default: all). */
+    rampEpochs?: number;
+  };
+}
+
+/** The dataset as written (a `DatasetRequest`). */
+export interface DatasetSpecInput {
+  /** `synthetic-dfme`, `synthetic-3db`, `dfme`, `casme2`, `samm`, `smic`, `megc2019`. */
+  name: string;
+  /** corpus root on disk (real corpora; `--data NAME=ROOT` sets it). */
+  root?: string;
+  /** flow resolution (square). */
+  imageSize: number;
+  /** `uv` (default) or `uvs` (with optical strain). */
+  channels?: "uv" | "uvs";
+  /** flow cache folder. */
+  cacheDir?: string;
+  /** dataset-specific options. */
+  options?: Record<string, unknown>;
+}
+
+/** The validated dataset. */
+export interface DatasetSpec extends DatasetSpecInput {
+  /** `uv` or `uvs`. */
+  channels: "uv" | "uvs";
+}
+
+/** The protocol as written. */
+export type ProtocolInput =
+  | {
+    /** leave one subject out. */
+    kind: "loso";
+    /** fold unit (only `subject`). */
+    groupBy?: "subject";
+    /** per-source breakdown (default `source`; `null`: none). */
+    breakdownBy?: "source" | null;
+  }
+  | {
+    /** a fixed split. */
+    kind: "fixedSplit";
+    /** the training split (default `train`). */
+    train?: string;
+    /** the test splits (default `testA`, `testB`). */
+    tests?: string[];
+  }
+  | {
+    /** subject-independent k-fold. */
+    kind: "kfold";
+    /** number of folds (≥ 2). */
+    k: number;
+    /** fold unit (only `subject`). */
+    groupBy?: "subject";
+    /** per-source breakdown (default `source`; `null`: none). */
+    breakdownBy?: "source" | null;
+  };
+
+/** The validated protocol (defaults filled in). */
+export type Protocol =
+  | {
+    /** leave one subject out. */
+    kind: "loso";
+    /** fold unit. */
+    groupBy: "subject";
+    /** per-source breakdown. */
+    breakdownBy: "source" | null;
+  }
+  | {
+    /** a fixed split. */
+    kind: "fixedSplit";
+    /** the training split. */
+    train: string;
+    /** the test splits. */
+    tests: string[];
+  }
+  | {
+    /** subject-independent k-fold. */
+    kind: "kfold";
+    /** number of folds. */
+    k: number;
+    /** fold unit. */
+    groupBy: "subject";
+    /** per-source breakdown. */
+    breakdownBy: "source" | null;
+  };
+
+/** The validation choice as written (see {@link ValidationSchema}). */
+export type ValidationInput =
+  | {
+    /** hold out training subjects. */
+    kind: "subjects";
+    /** fraction of training subjects held out (default 0.1). */
+    fraction?: number;
+  }
+  | {
+    /** monitor a test split (leaky). */
+    kind: "test";
+    /** which test split (default: the first). */
+    split?: string;
+  }
+  | {
+    /** no validation data. */
+    kind: "none";
+  };
+
+/** The validated validation choice. */
+export type Validation =
+  | {
+    /** hold out training subjects. */
+    kind: "subjects";
+    /** fraction of training subjects held out. */
+    fraction: number;
+  }
+  | {
+    /** monitor a test split (leaky). */
+    kind: "test";
+    /** which test split (default: the first). */
+    split?: string;
+  }
+  | {
+    /** no validation data. */
+    kind: "none";
+  };
+
+/** A named variant. */
+export interface VariantInput {
+  /** a line on what it changes (shown in the plan and reports). */
+  description?: string;
+  /** model overrides (over the spec's `model`). */
+  model?: ModelSpec;
+  /** training overrides (over the spec's `train`). */
+  train?: TrainOverrides;
+}
+
+/** Published numbers of one row. */
+export interface PaperNumbers {
+  /** unweighted F1. */
+  uf1?: number;
+  /** unweighted average recall. */
+  uar?: number;
+  /** accuracy. */
+  acc?: number;
+}
+
+/** One row of another method's published numbers. */
+export interface ReferenceRowInput {
+  /** the method's name. */
+  method: string;
+  /** the group (test split or source) the numbers are for. */
+  group: string;
+  /** its numbers. */
+  values: PaperNumbers;
+}
+
+/** The report section as written. */
+export interface ReportSpecInput {
+  /** metrics to show (default `uf1`, `uar`). */
+  metrics?: MetricName[];
+  /** groups to show (default: all). */
+  groups?: string[];
+  /** the paper's numbers: variant → group → metrics. */
+  paper?: Record<string, Record<string, PaperNumbers>>;
+  /** other methods' numbers. */
+  references?: ReferenceRowInput[];
+}
+
+/** The validated report section. */
+export interface ReportSpec {
+  /** metrics to show. */
+  metrics: MetricName[];
+  /** groups to show (absent: all). */
+  groups?: string[];
+  /** the paper's numbers: variant → group → metrics. */
+  paper: Record<string, Record<string, PaperNumbers>>;
+  /** other methods' numbers. */
+  references: ReferenceRowInput[];
+}
+
+/** A preset as written: a partial spec merged over the spec (`--preset NAME`). */
+export interface PresetInput {
+  /** replaces the description. */
+  description?: string;
+  /** dataset fields to change. */
+  dataset?: Partial<DatasetSpecInput>;
+  /** replaces the protocol. */
+  protocol?: ProtocolInput;
+  /** replaces the validation choice. */
+  validation?: ValidationInput;
+  /** model overrides. */
+  model?: ModelSpec;
+  /** variants (merged by name). */
+  variants?: Record<string, VariantInput>;
+  /** grid axes. */
+  grid?: Record<string, unknown[]>;
+  /** training overrides. */
+  train?: TrainOverrides;
+  /** replaces the seeds. */
+  seeds?: number[];
+  /** replaces the backend. */
+  backend?: typeof BACKEND_NAMES[number];
+  /** report fields to change. */
+  report?: Partial<ReportSpecInput>;
+}
+
+/** A validated preset. */
+export interface Preset
+  extends Omit<PresetInput, "protocol" | "validation" | "report"> {
+  /** replaces the protocol. */
+  protocol?: Protocol;
+  /** replaces the validation choice. */
+  validation?: Validation;
+  /** report fields to change. */
+  report?: Partial<ReportSpec>;
+}
+
+/** What a spec author writes (see the module doc). */
+export interface ExperimentInput {
+  /** a `.yaml`/`.ts` spec this one extends, relative to this file. */
+  extends?: string;
+  /** names the run folder `runs/<name>/`. */
+  name: string;
+  /** a line on the study. */
+  description?: string;
+  /** the dataset. */
+  dataset: DatasetSpecInput;
+  /** the evaluation protocol. */
+  protocol: ProtocolInput;
+  /** what early stopping monitors (default: 10% of training subjects). */
+  validation?: ValidationInput;
+  /** the base model and overrides shared by all variants. */
+  model?: ModelSpec;
+  /** named variants (none: one variant, `default`). */
+  variants?: Record<string, VariantInput>;
+  /** generated variants: field path → values (see {@link GridSchema}). */
+  grid?: Record<string, unknown[]>;
+  /** the training recipe (defaults: the paper's). */
+  train?: TrainOverrides;
+  /** root seeds (default [0]). */
+  seeds?: number[];
+  /** TF.js backend (default `wasm`). */
+  backend?: typeof BACKEND_NAMES[number];
+  /** what the report shows. */
+  report?: ReportSpecInput;
+  /** named partial overrides (`--preset NAME`). */
+  presets?: Record<string, PresetInput>;
+}
+
 /** A validated spec with every default filled in. */
-export type Experiment = v.InferOutput<typeof ExperimentSchema>;
-/** Model overrides as written. */
-export type ModelSpecInput = v.InferInput<typeof ModelSpecSchema>;
-/** Validated model overrides. */
-export type ModelSpec = v.InferOutput<typeof ModelSpecSchema>;
-/** A training recipe as written (every field optional). */
-export type TrainRecipeInput = v.InferInput<typeof TrainOverridesSchema>;
-/** A complete training recipe (defaults filled in, `epochs` possibly unset). */
-export type TrainRecipeOutput = v.InferOutput<typeof TrainRecipeSchema>;
-/** A variant as written. */
-export type VariantInput = v.InferInput<typeof VariantSchema>;
-/** A preset as written. */
-export type PresetInput = v.InferInput<typeof PresetSchema>;
-/** A validated protocol. */
-export type Protocol = v.InferOutput<typeof ProtocolSchema>;
-/** A validated validation choice. */
-export type Validation = v.InferOutput<typeof ValidationSchema>;
-/** A validated dataset request. */
-export type DatasetSpec = v.InferOutput<typeof DatasetSchema>;
-/** A validated report section. */
-export type ReportSpec = v.InferOutput<typeof ReportSpecSchema>;
+export interface Experiment {
+  /** a spec this one extends (resolved by the loader). */
+  extends?: string;
+  /** names the run folder. */
+  name: string;
+  /** a line on the study. */
+  description: string;
+  /** the dataset. */
+  dataset: DatasetSpec;
+  /** the evaluation protocol. */
+  protocol: Protocol;
+  /** what early stopping monitors. */
+  validation: Validation;
+  /** the base model and overrides shared by all variants. */
+  model: ModelSpec;
+  /** named variants. */
+  variants: Record<string, VariantInput>;
+  /** generated variants. */
+  grid?: Record<string, unknown[]>;
+  /** training overrides (completed per variant by the planner). */
+  train: TrainOverrides;
+  /** root seeds. */
+  seeds: number[];
+  /** TF.js backend. */
+  backend: typeof BACKEND_NAMES[number];
+  /** what the report shows. */
+  report: ReportSpec;
+  /** named partial overrides. */
+  presets: Record<string, Preset>;
+}
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+function agree<T extends true>(_: T): void {}
+agree<Same<ExperimentInput, v.InferInput<typeof ExperimentSchema>>>(true);
+agree<Same<Experiment, v.InferOutput<typeof ExperimentSchema>>>(true);
+agree<Same<ModelSpec, v.InferOutput<typeof ModelSpecSchema>>>(true);
+agree<Same<ModelSpec, v.InferInput<typeof ModelSpecSchema>>>(true);
+agree<Same<TrainOverrides, v.InferInput<typeof TrainOverridesSchema>>>(true);
+agree<Same<TrainOverrides, v.InferInput<typeof TrainRecipeSchema>>>(true);
+agree<Same<PresetInput, v.InferInput<typeof PresetSchema>>>(true);
+agree<Same<Preset, v.InferOutput<typeof PresetSchema>>>(true);
+agree<Same<Protocol, v.InferOutput<typeof ProtocolSchema>>>(true);
+agree<Same<Validation, v.InferOutput<typeof ValidationSchema>>>(true);
+agree<Same<ReportSpec, v.InferOutput<typeof ReportSpecSchema>>>(true);
+agree<Same<DatasetSpec, v.InferOutput<typeof DatasetSchema>>>(true);

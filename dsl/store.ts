@@ -117,29 +117,43 @@ export async function runContext(): Promise<RunContext> {
 
 /** What `done.json` holds. */
 export interface DoneRecord {
+  /** the job's full hash. */
   hash: string;
+  /** ISO time it finished. */
   finishedAt: string;
+  /** wall time of the job. */
   seconds: number;
+  /** the epoch whose weights were kept. */
   bestEpoch: number;
+  /** whether early stopping ended training. */
   stoppedEarly: boolean;
 }
 
 /** A finished job's records, as read back. */
 export interface JobRecord {
+  /** `done.json`. */
   done: DoneRecord;
+  /** `predictions.json`. */
   predictions: Prediction[];
+  /** `metrics.json`: metrics per test split. */
   metrics: Record<string, Metrics>;
+  /** `epochs.jsonl`. */
   epochs: EpochRecord[];
 }
 
 /** What a finished job hands to the store. */
 export interface JobOutcome {
+  /** predictions on every test split. */
   predictions: Prediction[];
   /** metrics per test split. */
   metrics: Record<string, Metrics>;
+  /** the epoch log. */
   epochs: EpochRecord[];
+  /** the epoch whose weights were kept. */
   bestEpoch: number;
+  /** whether early stopping ended training. */
   stoppedEarly: boolean;
+  /** wall time of the job. */
   seconds: number;
 }
 
@@ -168,6 +182,8 @@ export class RunStore {
   readonly dir: string;
 
   /**
+   * Opens the records of `experiment` under `root` (nothing is read yet).
+   *
    * @param root the run root (`--out`, default `runs`).
    * @param experiment the experiment name.
    */

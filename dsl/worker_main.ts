@@ -36,6 +36,9 @@ export interface WorkerJob {
   job: Job;
 }
 
+/** Tag on every reply of a job worker (other modules' messages are ignored). */
+export const WORKER_TAG = "merba-dsl-worker";
+
 /** What a worker reports. */
 export type WorkerReply =
   | { type: "ready" }
@@ -55,14 +58,20 @@ const scope = self as any;
 let state: State | null = null;
 
 function post(reply: WorkerReply): void {
-  scope.postMessage(reply);
+  scope.postMessage({ ...reply, from: WORKER_TAG });
 }
 
-scope.onmessage = async (e: MessageEvent<WorkerInit | WorkerJob>) => {
+async function onMessage(
+  e: MessageEvent<WorkerInit | WorkerJob>,
+): Promise<void> {
   const msg = e.data;
   if (msg.type === "init") {
     try {
       const deps = await loadDeps(msg.depsModule);
+      // A module imported by the dependencies may install its own worker
+      // handler when it finds itself in a Worker (data/pipeline.ts does):
+      // take the handler back.
+      scope.onmessage = onMessage;
       await deps.initBackend(msg.spec.backend);
       const dataset = await deps.loadFlowDataset(datasetRequest(msg.spec));
       state = {
@@ -97,4 +106,6 @@ scope.onmessage = async (e: MessageEvent<WorkerInit | WorkerJob>) => {
       });
     }
   }
-};
+}
+
+scope.onmessage = onMessage;

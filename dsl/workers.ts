@@ -14,15 +14,21 @@ import type { ProgressView } from "./progress.ts";
 import type { Experiment } from "./schema.ts";
 import type { WorkerInit, WorkerJob, WorkerReply } from "./worker_main.ts";
 
+const WORKER_TAG = "merba-dsl-worker"; // = worker_main.ts WORKER_TAG
+
 /** Options of {@link runInWorkers}. */
 export interface WorkerPoolOptions {
+  /** the resolved spec (workers load its dataset). */
   spec: Experiment;
+  /** the run store root. */
   outDir: string;
   /** number of workers. */
   workers: number;
   /** module exporting `deps` for the workers (default: the project's modules). */
   depsModule?: string;
+  /** terminates the workers; their in-flight jobs stay unfinished. */
   signal?: AbortSignal;
+  /** progress display. */
   progress?: ProgressView;
 }
 
@@ -102,6 +108,7 @@ export function runInWorkers(
       live.add(w);
       w.onmessage = (e: MessageEvent<WorkerReply>) => {
         const msg = e.data;
+        if ((msg as { from?: string })?.from !== WORKER_TAG) return; // not ours
         const job = current.get(w);
         switch (msg.type) {
           case "ready":

@@ -76,7 +76,7 @@ Deno.test("run CLI: --dry-run prints the resolved spec, parameter counts and the
   assert.equal(r.code, 0, r.err);
   assert.match(r.out, /"backend": "cpu"/);
   assert.match(r.out, /"epochs": 1/);
-  assert.match(r.out, /\n  h +195 params .*scans=h epochs=1/);
+  assert.match(r.out, /\n {2}h +195 params .*scans=h epochs=1/);
   assert.match(r.out, /plan: 2 variants × 1 seeds × 1 folds = 2 jobs/);
   assert.match(r.out, /0 of 2 jobs already finished/);
 });
