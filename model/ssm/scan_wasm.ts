@@ -154,7 +154,7 @@ export function scanForwardWasm(
   const arena = new Arena();
   let pY = 0, pH = 0;
   const dp0 = Math.ceil(dim / 4) * 4;
-  const { p, heap, dp } = layoutInputs(m, x, dims, arena, (a) => {
+  const { p, dp } = layoutInputs(m, x, dims, arena, (a) => {
     pY = a.take(batch * length * dp0);
     pH = a.take(state * dp0);
   });
@@ -182,7 +182,6 @@ export function scanForwardWasm(
     dim,
     dp,
   );
-  void heap;
 }
 
 /**

@@ -43,7 +43,7 @@ export const webgpuScanOptions: { chunkBytes: number } = {
 };
 
 /** WGSL variable name of each kernel input. */
-const WGSL_NAMES: Record<ScanInputName | "dy", string> = {
+const WGSL_NAMES: Record<ScanInputName, string> = {
   u: "xu",
   delta: "xdelta",
   A: "xa",
@@ -51,7 +51,6 @@ const WGSL_NAMES: Record<ScanInputName | "dy", string> = {
   C: "xc",
   D: "xd",
   deltaBias: "xbias",
-  dy: "xdy",
 };
 
 /** The subset of the WebGPU program interface the scan programs fill in. */
