@@ -135,7 +135,8 @@ export class AdamW {
     const [b1, b2] = this.settings.betas;
     const { eps, weightDecay } = this.settings;
     const lr = this.lr;
-    for (const [name, g] of entries) {
+    // check every gradient before touching any parameter
+    const work = entries.map(([name, g]) => {
       const p = this.#params.get(name);
       if (p === undefined) {
         throw new Error(`AdamW: gradient for unknown parameter "${name}"`);
@@ -145,34 +146,41 @@ export class AdamW {
           `AdamW: gradient of "${name}" has shape [${g.shape}], parameter has [${p.shape}]`,
         );
       }
-      let st = this.#state.get(name);
-      if (st === undefined) {
-        st = {
-          m: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
-          v: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
-          step: 0,
-        };
-        this.#state.set(name, st);
-      }
-      st.step += 1;
-      const t = st.step;
-      const decay = this.#decay.get(name)! && weightDecay > 0;
-      const state = st;
-      tf.tidy(() => {
-        const base = decay ? p.mul(tf.scalar(1 - lr * weightDecay)) : p;
-        const m = state.m.mul(tf.scalar(b1)).add(g.mul(tf.scalar(1 - b1)));
-        const v = state.v.mul(tf.scalar(b2)).add(
-          g.mul(g).mul(tf.scalar(1 - b2)),
-        );
+      return { name, p, g };
+    });
+    tf.tidy(() => {
+      // scalars shared by all parameters of this step
+      const cache = new Map<number, tf.Scalar>();
+      const scalar = (x: number) => {
+        let s = cache.get(x);
+        if (s === undefined) cache.set(x, s = tf.scalar(x));
+        return s;
+      };
+      for (const { name, p, g } of work) {
+        let st = this.#state.get(name);
+        if (st === undefined) {
+          st = {
+            m: tf.variable(tf.zerosLike(p), false),
+            v: tf.variable(tf.zerosLike(p), false),
+            step: 0,
+          };
+          this.#state.set(name, st);
+        }
+        st.step += 1;
+        const t = st.step;
+        const decay = this.#decay.get(name)! && weightDecay > 0;
+        const base = decay ? p.mul(scalar(1 - lr * weightDecay)) : p;
+        const m = st.m.mul(scalar(b1)).add(g.mul(scalar(1 - b1)));
+        const v = st.v.mul(scalar(b2)).add(g.mul(g).mul(scalar(1 - b2)));
         const stepSize = lr / (1 - b1 ** t);
         const bc2Sqrt = Math.sqrt(1 - b2 ** t);
-        const denom = v.sqrt().div(tf.scalar(bc2Sqrt)).add(tf.scalar(eps));
-        const next = base.sub(m.div(denom).mul(tf.scalar(stepSize)));
-        state.m.assign(m);
-        state.v.assign(v);
+        const denom = v.sqrt().div(scalar(bc2Sqrt)).add(scalar(eps));
+        const next = base.sub(m.div(denom).mul(scalar(stepSize)));
+        st.m.assign(m);
+        st.v.assign(v);
         p.assign(next);
-      });
-    }
+      }
+    });
   }
 
   /** Releases the moment buffers (not the parameters). */

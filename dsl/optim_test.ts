@@ -116,3 +116,20 @@ Deno.test("AdamW rejects bad settings and mismatched gradients by name", () => {
   opt.dispose();
   w.dispose();
 });
+
+Deno.test("AdamW checks every gradient before updating any parameter", () => {
+  const a = tf.variable(tf.ones([2]), true, "adamw_atomic_a");
+  const b = tf.variable(tf.ones([2, 2]), true, "adamw_atomic_b");
+  const opt = new AdamW(new Map<string, tf.Variable>([["a", a], ["b", b]]), {
+    lr: 0.1,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0,
+  });
+  const ga = tf.ones([2]), gb = tf.ones([3]);
+  assert.throws(() => opt.step(new Map([["a", ga], ["b", gb]])), /"b"/);
+  assert.deepStrictEqual([...a.dataSync()], [1, 1]);
+  assert.equal(opt.stepsOf("a"), 0);
+  tf.dispose([a, b, ga, gb]);
+  opt.dispose();
+});
