@@ -239,9 +239,14 @@ class Workspace {
   readonly scratch: Float32Array;
   /** the WebAssembly kernels, or null for the JavaScript ones. */
   readonly wasm: Tvl1WasmExports | null;
-  /** byte offsets of i1wx, i1wy, grad, rho, u1, u2, p11, p12, p21, p22. */
+  /**
+   * byte offsets of i1wx, i1wy, grad, rho, u1, u2, p11, p12, p21, p22 and of
+   * the median's scratch, padded copy and sorted columns.
+   */
   readonly offsets: number[] = [];
-  constructor(n: number, np: number, gamma: boolean, wasm: boolean) {
+  constructor(width: number, height: number, gamma: boolean, wasm: boolean) {
+    const n = width * height;
+    const np = (width + 1) * (height + 1);
     this.i1x = new Float32Array(n);
     this.i1y = new Float32Array(n);
     this.i1w = new Float32Array(n);
@@ -250,14 +255,18 @@ class Workspace {
     this.p32 = new Float32Array(gamma ? np : 0);
     const mod = wasm && !gamma ? tvl1Wasm() : null;
     this.wasm = mod;
-    const sizes = [n, n, n, n, n, n, np, np, np, np];
+    // + scratch copy, border-padded copy and sorted columns of the median
+    const sizes = [
+      ...[n, n, n, n, n, n, np, np, np, np],
+      ...[n, (width + 12) * (height + 4), 5 * (width + 12)],
+    ];
     let v: Float32Array[];
     if (mod) {
       const arena = new Tvl1WasmArena(mod, sizes);
       v = arena.views;
       this.offsets = arena.offsets;
     } else {
-      v = sizes.map((k) => new Float32Array(k));
+      v = sizes.slice(0, 10).map((k) => new Float32Array(k));
     }
     [
       this.i1wx,
@@ -337,7 +346,7 @@ function procOneScale(
   const primal = primalRow;
   const fr = Math.fround;
   if (wasm) {
-    wasm.setup(w, h, k.lt, k.theta, k.taut, ...ws.offsets);
+    wasm.setup(w, h, k.lt, k.theta, k.taut, ...ws.offsets.slice(0, 10));
   }
 
   for (let warp = 0; warp < o.warps; warp++) {
@@ -353,7 +362,14 @@ function procOneScale(
       error > scaledEpsilon && outer < o.outerIterations;
       outer++
     ) {
-      if (o.medianFiltering > 1) {
+      if (wasm && o.medianFiltering === 5) {
+        const [src, pad, cols] = ws.offsets.slice(10);
+        const scratch = new Float32Array(wasm.memory.buffer, src, n);
+        scratch.set(u1);
+        wasm.median5(src, ws.offsets[4], w, h, pad, cols);
+        scratch.set(u2);
+        wasm.median5(src, ws.offsets[5], w, h, pad, cols);
+      } else if (o.medianFiltering > 1) {
         medianBlur(u1, w, h, o.medianFiltering, u1, ws.scratch);
         medianBlur(u2, w, h, o.medianFiltering, u2, ws.scratch);
       }
@@ -499,12 +515,7 @@ export function tvl1Flow(
     }
   }
 
-  const work = new Workspace(
-    width * height,
-    (width + 1) * (height + 1),
-    useGamma,
-    o.kernels !== "js",
-  );
+  const work = new Workspace(width, height, useGamma, o.kernels !== "js");
   let u3: Float32Array | null = useGamma
     ? new Float32Array(ws[nscales - 1] * hs[nscales - 1])
     : null;

@@ -23,6 +23,12 @@ export interface Tvl1WasmExports {
    * fused with the next primal step. Returns the primal Σ|Δu|² (float32).
    */
   sweep: (mode: number) => number;
+  /**
+   * 5×5 median with replicated borders:
+   * `(src, dst, w, h, pad, cols)`, byte offsets; `src ≠ dst`, `pad` holds
+   * (w+12)·(h+4) floats, `cols` 5·(w+12).
+   */
+  median5: (...args: number[]) => void;
 }
 
 let cached: Tvl1WasmExports | null | undefined;

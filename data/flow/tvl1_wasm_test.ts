@@ -1,7 +1,7 @@
 import { assert, assertEquals } from "../testdata/asserts.ts";
 import { assembleTvl1Wat } from "./build_wasm.ts";
 import { TVL1_SIMD_WASM_BASE64 } from "./tvl1_simd_wasm.ts";
-import { tvl1Wasm } from "./tvl1_wasm.ts";
+import { tvl1Wasm, Tvl1WasmArena } from "./tvl1_wasm.ts";
 import { tvl1Flow } from "./tvl1.ts";
 import { makeFlowPair } from "./synthetic_pairs.ts";
 
@@ -41,6 +41,53 @@ Deno.test("WebAssembly SIMD and JavaScript kernels give identical bits, includin
       let moved = 0;
       for (const x of a.u) moved += Math.abs(x);
       assert(moved > 0, "the flow is not trivially zero");
+    }
+  }
+});
+
+Deno.test("WebAssembly median5 equals a sort-based 5×5 median with replicated borders", () => {
+  const mod = tvl1Wasm()!;
+  let s = 11;
+  const rnd =
+    () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 4294967296);
+  for (const [w, h] of [[3, 3], [5, 7], [13, 6], [16, 16], [33, 21]]) {
+    for (const kind of ["random", "ties"]) {
+      const img = Float32Array.from(
+        { length: w * h },
+        () => kind === "ties" ? Math.floor(rnd() * 3) : rnd() * 8 - 4,
+      );
+      const arena = new Tvl1WasmArena(mod, [
+        w * h,
+        w * h,
+        (w + 12) * (h + 4),
+        5 * (w + 12),
+      ]);
+      const [src, dst] = arena.views;
+      src.set(img);
+      mod.median5(
+        arena.offsets[0],
+        arena.offsets[1],
+        w,
+        h,
+        arena.offsets[2],
+        arena.offsets[3],
+      );
+      const want = new Float32Array(w * h);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          const vals: number[] = [];
+          for (let dy = -2; dy <= 2; dy++) {
+            for (let dx = -2; dx <= 2; dx++) {
+              const yy = Math.min(Math.max(y + dy, 0), h - 1);
+              const xx = Math.min(Math.max(x + dx, 0), w - 1);
+              vals.push(img[yy * w + xx]);
+            }
+          }
+          vals.sort((a, b) => a - b);
+          want[y * w + x] = vals[12];
+        }
+      }
+      assertEquals(Array.from(dst), Array.from(want), `${w}×${h} ${kind}`);
     }
   }
 });
