@@ -28,6 +28,7 @@ export {
   scanBackwardWasm,
   scanForwardWasm,
   wasmScanAvailable,
+  wasmScanOptions,
 } from "./scan_wasm.ts";
 export {
   backwardWgsl,

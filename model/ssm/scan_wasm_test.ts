@@ -8,7 +8,11 @@ import {
   type ScanDims,
   scanForward,
 } from "./scan_js.ts";
-import { scanBackwardWasm, scanForwardWasm } from "./scan_wasm.ts";
+import {
+  scanBackwardWasm,
+  scanForwardWasm,
+  wasmScanOptions,
+} from "./scan_wasm.ts";
 
 Deno.test("committed scan_simd_wasm.ts is the assembly of scan_simd.wat", async () => {
   const assembled = await assembleScanWat();
@@ -59,15 +63,21 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return num / (den || 1);
 }
 
-Deno.test("SIMD scan matches the JS loops, including padded channels and reused, grown memory", () => {
+Deno.test("SIMD scan matches the JS loops, including padded channels, batch chunks and reused, grown memory", () => {
   // large first, then small (stale memory must not leak), then D % 4 ≠ 0
-  const cases: [ScanDims, boolean][] = [
-    [{ batch: 8, length: 49, dim: 64, state: 16 }, true],
-    [{ batch: 1, length: 1, dim: 1, state: 1 }, true],
-    [{ batch: 3, length: 11, dim: 9, state: 5 }, false],
-    [{ batch: 2, length: 30, dim: 6, state: 8 }, true],
+  // chunkBytes: null = default (one chunk); small values force batch chunks
+  // (a row of the 5-row case needs ~0.5 KB forward, ~1.2 KB backward).
+  const cases: [ScanDims, boolean, number | null][] = [
+    [{ batch: 8, length: 49, dim: 64, state: 16 }, true, null],
+    [{ batch: 1, length: 1, dim: 1, state: 1 }, true, null],
+    [{ batch: 3, length: 11, dim: 9, state: 5 }, false, null],
+    [{ batch: 2, length: 30, dim: 6, state: 8 }, true, null],
+    [{ batch: 5, length: 7, dim: 6, state: 3 }, true, 2500],
+    [{ batch: 5, length: 7, dim: 6, state: 3 }, false, 1],
   ];
-  for (const [dims, softplus] of cases) {
+  const defaultChunk = wasmScanOptions.chunkBytes;
+  for (const [dims, softplus, chunkBytes] of cases) {
+    wasmScanOptions.chunkBytes = chunkBytes ?? defaultChunk;
     const x = arrays(dims, 7 + dims.dim);
     const size = dims.batch * dims.length * dims.dim;
     const y1 = new Float32Array(size), y2 = new Float32Array(size);
@@ -92,6 +102,7 @@ Deno.test("SIMD scan matches the JS loops, including padded channels and reused,
       assert.ok(e < 1e-5, `d${k} ${JSON.stringify(dims)}: ${e}`);
     }
   }
+  wasmScanOptions.chunkBytes = defaultChunk;
 });
 
 Deno.test("SIMD scan's exp handles underflow and softplus' extremes", () => {
