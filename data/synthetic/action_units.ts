@@ -278,3 +278,78 @@ export function displacementAt(
   out[0] = dx;
   out[1] = dy;
 }
+
+/**
+ * Displacement and its Jacobian at canonical (x, y): writes
+ * `[dx, dy, ∂dx/∂x, ∂dx/∂y, ∂dy/∂x, ∂dy/∂y]` to `out`.
+ */
+export function displacementJacobianAt(
+  kernels: readonly Kernel[],
+  x: number,
+  y: number,
+  out: Float64Array,
+): void {
+  let dx = 0, dy = 0, dxx = 0, dxy = 0, dyx = 0, dyy = 0;
+  for (let i = 0; i < kernels.length; i++) {
+    const k = kernels[i];
+    const rx = x - k.cx;
+    const ry = y - k.cy;
+    const s2 = k.sigma * k.sigma;
+    const r2 = (rx * rx + ry * ry) / s2;
+    if (r2 > 25) continue;
+    const w = Math.exp(-0.5 * r2);
+    const wx = (-w * rx) / s2;
+    const wy = (-w * ry) / s2;
+    dx += w * k.dx;
+    dy += w * k.dy;
+    dxx += wx * k.dx;
+    dxy += wy * k.dx;
+    dyx += wx * k.dy;
+    dyy += wy * k.dy;
+  }
+  out[0] = dx;
+  out[1] = dy;
+  out[2] = dxx;
+  out[3] = dxy;
+  out[4] = dyx;
+  out[5] = dyy;
+}
+
+/**
+ * Inverts the warp q0 ↦ q0 + d(q0): writes to `out` the point q0 whose
+ * displaced position is (qx, qy) (Newton's method from a fixed-point start,
+ * to 1e-9 canonical units; `out[2]` receives the final residual). Unique
+ * while det(I + ∇d) > 0, which the generator's gain cap keeps.
+ */
+export function invertWarp(
+  kernels: readonly Kernel[],
+  qx: number,
+  qy: number,
+  out: Float64Array,
+  scratch: Float64Array = new Float64Array(6),
+): void {
+  const j = scratch;
+  displacementJacobianAt(kernels, qx, qy, j);
+  let x = qx - j[0];
+  let y = qy - j[1];
+  let res = Infinity;
+  for (let it = 0; it < 20; it++) {
+    displacementJacobianAt(kernels, x, y, j);
+    const gx = x + j[0] - qx;
+    const gy = y + j[1] - qy;
+    res = Math.hypot(gx, gy);
+    if (res < 1e-9) break;
+    const a = 1 + j[2], b = j[3], c = j[4], e = 1 + j[5];
+    const det = a * e - b * c;
+    if (det > 0.05) {
+      x -= (e * gx - b * gy) / det;
+      y -= (-c * gx + a * gy) / det;
+    } else {
+      x = qx - j[0];
+      y = qy - j[1];
+    }
+  }
+  out[0] = x;
+  out[1] = y;
+  out[2] = res;
+}

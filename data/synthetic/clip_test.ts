@@ -4,6 +4,8 @@ import {
   activationKernels,
   auKernels,
   displacementAt,
+  displacementJacobianAt,
+  invertWarp,
 } from "./action_units.ts";
 import { renderSyntheticClip, syntheticTrueMotion } from "./clip.ts";
 import {
@@ -200,4 +202,53 @@ Deno.test("flows are non-trivial where the action units are: happiness moves the
   const sp = stats.surprise[0] / stats.surprise[1];
   assert.ok(h > 1.5, `happiness mouth/elsewhere ${h}`);
   assert.ok(sp > 1.5, `surprise brows/forehead ${sp}`);
+});
+
+Deno.test("warp: the Jacobian matches finite differences and the inversion recovers the neutral point", () => {
+  const k = activationKernels(
+    plan.samples[5].activations,
+    plan.samples[5].subject.geometry,
+  )
+    .concat(
+      activationKernels([{ au: 12, left: 2, right: 2.5 }, {
+        au: 5,
+        left: 2.5,
+        right: 2,
+      }], plan.subjects[0].geometry),
+    );
+  const j = new Float64Array(6),
+    p = new Float64Array(2),
+    m = new Float64Array(2),
+    o = new Float64Array(3);
+  const h = 1e-6;
+  for (
+    const [x, y] of [[0.3, 0.6], [-0.35, -0.25], [0.1, -0.4], [0.42, -0.2]]
+  ) {
+    displacementJacobianAt(k, x, y, j);
+    displacementAt(k, x, y, p);
+    assert.ok(Math.abs(j[0] - p[0]) < 1e-15 && Math.abs(j[1] - p[1]) < 1e-15);
+    displacementAt(k, x + h, y, p);
+    displacementAt(k, x - h, y, m);
+    assert.ok(Math.abs(j[2] - (p[0] - m[0]) / (2 * h)) < 1e-6);
+    assert.ok(Math.abs(j[4] - (p[1] - m[1]) / (2 * h)) < 1e-6);
+    displacementAt(k, x, y + h, p);
+    displacementAt(k, x, y - h, m);
+    assert.ok(Math.abs(j[3] - (p[0] - m[0]) / (2 * h)) < 1e-6);
+    assert.ok(Math.abs(j[5] - (p[1] - m[1]) / (2 * h)) < 1e-6);
+  }
+  // every clip's warp is invertible on the face (det > 0) and inverted to 1e-6
+  let minDet = Infinity, maxErr = 0;
+  for (const s of plan.samples) {
+    const ks = activationKernels(s.activations, s.subject.geometry);
+    for (let y = -1.3; y < 1.3; y += 0.05) {
+      for (let x = -1; x < 1; x += 0.05) {
+        displacementJacobianAt(ks, x, y, j);
+        minDet = Math.min(minDet, (1 + j[2]) * (1 + j[5]) - j[3] * j[4]);
+        invertWarp(ks, x + j[0], y + j[1], o);
+        maxErr = Math.max(maxErr, Math.hypot(o[0] - x, o[1] - y));
+      }
+    }
+  }
+  assert.ok(minDet > 0.1, `min det ${minDet}`);
+  assert.ok(maxErr < 1e-6, `max inversion error ${maxErr}`);
 });

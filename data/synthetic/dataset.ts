@@ -26,7 +26,7 @@ import {
 } from "./plan.ts";
 
 /** Bumped whenever a change alters generated frames or flows (invalidates caches). */
-export const SYNTHETIC_GENERATOR_VERSION = "merba-synthetic-1";
+export const SYNTHETIC_GENERATOR_VERSION = "merba-synthetic-2";
 
 /**
  * The flow input of one rendered clip: TV-L1 (onset → apex) on the frames at

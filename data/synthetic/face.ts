@@ -8,7 +8,7 @@
  * nasolabial folds and lips, all with soft (about one pixel) edges so that
  * warping it is smooth. A frame is rendered by mapping each pixel to
  * canonical coordinates through the inverse head pose, undoing the
- * action-unit warp (fixed-point inversion of q0 + d(q0) = q), and sampling
+ * action-unit warp (Newton inversion of q0 + d(q0) = q), and sampling
  * the intensity there; then a lighting gradient fixed in the image and
  * Gaussian sensor noise are applied and the result is quantised to 8 bits.
  *
@@ -18,6 +18,7 @@
 import {
   displacementAt,
   type FaceGeometry,
+  invertWarp,
   type Kernel,
 } from "./action_units.ts";
 import type { Rng } from "./rng.ts";
@@ -293,7 +294,8 @@ export function renderFaceFloat(
   const cos = Math.cos(pose.roll);
   const sin = Math.sin(pose.roll);
   const edge = 0.9 / pose.scale;
-  const d = new Float64Array(2);
+  const inv = new Float64Array(3);
+  const scratch = new Float64Array(6);
   const lx = Math.cos(imaging.lightAngle) * imaging.lightStrength;
   const ly = Math.sin(imaging.lightAngle) * imaging.lightStrength;
   for (let py = 0; py < size; py++) {
@@ -307,11 +309,9 @@ export function renderFaceFloat(
       let x0 = qx;
       let y0 = qy;
       if (kernels.length > 0) {
-        for (let it = 0; it < 4; it++) {
-          displacementAt(kernels, x0, y0, d);
-          x0 = qx - d[0];
-          y0 = qy - d[1];
-        }
+        invertWarp(kernels, qx, qy, inv, scratch);
+        x0 = inv[0];
+        y0 = inv[1];
       }
       const light = 1 + lx * (px / size - 0.5) + ly * (py / size - 0.5);
       out[py * size + px] = faceIntensity(g, a, x0, y0, edge) * light;

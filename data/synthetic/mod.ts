@@ -53,9 +53,12 @@ export {
   ACTION_UNITS,
   type ActionUnit,
   type AuActivation,
+  displacementAt,
+  displacementJacobianAt,
   EMOTION_PROTOTYPES,
   type EmotionPrototype,
   type FaceGeometry,
+  invertWarp,
   type Kernel,
   type Laterality,
 } from "./action_units.ts";
@@ -75,6 +78,7 @@ export {
 export {
   COMPOSITE_SOURCES,
   DFME_TABLE,
+  MAX_AU_GAIN,
   planSyntheticDataset,
   type RelativePose,
   resolveSyntheticOptions,

@@ -44,7 +44,7 @@ export interface SyntheticOptions {
   samplesPerSubject: number;
   /** side of the rendered square frames, pixels. */
   renderSize: number;
-  /** global multiplier of action-unit intensity (1 = default difficulty). */
+  /** global multiplier of action-unit intensity (1 = default difficulty; per-side gains saturate at {@link MAX_AU_GAIN}). */
   intensity: number;
   /** TV-L1 options passed to `tvl1Flow` (partial; the defaults fill the rest). */
   tvl1: Record<string, number | boolean>;
@@ -426,6 +426,15 @@ function makeSubject(
 
 const ACTION_UNIT_ORDER = [...ACTION_UNITS];
 
+/**
+ * Largest per-side action-unit gain: keeps the warp invertible (the
+ * Jacobian of q ↦ q + d(q) stays positive) however the multipliers combine;
+ * larger `intensity` values saturate here.
+ */
+export const MAX_AU_GAIN = 2.5;
+
+const capGain = (g: number): number => Math.min(MAX_AU_GAIN, g);
+
 function activationsFor(
   rng: Rng,
   subject: SyntheticSubject,
@@ -450,15 +459,19 @@ function activationsFor(
       const weak = g * rng.uniform(0, 0.15);
       acts.push(
         side === -1
-          ? { au, left: g, right: weak }
-          : { au, left: weak, right: g },
+          ? { au, left: capGain(g), right: capGain(weak) }
+          : { au, left: capGain(weak), right: capGain(g) },
       );
     } else {
       const a = Math.min(
         0.8,
         Math.max(-0.8, st.asymmetry + rng.normal(0, 0.08)),
       );
-      acts.push({ au, left: g * (1 - a), right: g * (1 + a) });
+      acts.push({
+        au,
+        left: capGain(g * (1 - a)),
+        right: capGain(g * (1 + a)),
+      });
     }
   }
   // a weak unrelated movement in some clips
@@ -466,7 +479,7 @@ function activationsFor(
     const others = ACTION_UNIT_ORDER.filter((au) => !set.includes(au));
     const au = others[rng.int(others.length)];
     const g = clipGain * rng.uniform(0.15, 0.4);
-    acts.push({ au, left: g, right: g });
+    acts.push({ au, left: capGain(g), right: capGain(g) });
   }
   return acts;
 }
