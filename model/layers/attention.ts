@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor3D } from "../tensor_types.ts";
 import type { ParamStore } from "../params.ts";
 import { declareLinear, linear } from "./basic.ts";
 import type { LayerContext } from "./context.ts";
@@ -25,17 +26,17 @@ export function declareAttention(
 export function attention(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor3D,
+  x: Tensor3D,
   heads: number,
-): tf.Tensor3D {
+): Tensor3D {
   const [b, n, c] = x.shape;
   const hd = c / heads;
-  const qkv = linear(ctx, `${prefix}.qkv`, x) as tf.Tensor3D;
+  const qkv = linear(ctx, `${prefix}.qkv`, x) as Tensor3D;
   const [q, k, v] = tf.split(qkv, 3, 2).map((t) =>
     tf.reshape(
       tf.transpose(tf.reshape(t, [b, n, heads, hd]), [0, 2, 1, 3]),
       [b * heads, n, hd],
-    ) as tf.Tensor3D
+    ) as Tensor3D
   );
   const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd));
   const out = tf.matMul(tf.softmax(scores, -1), v); // [b*h, n, hd]
@@ -43,5 +44,5 @@ export function attention(
     tf.transpose(tf.reshape(out, [b, heads, n, hd]), [0, 2, 1, 3]),
     [b, n, c],
   );
-  return linear(ctx, `${prefix}.proj`, merged) as tf.Tensor3D;
+  return linear(ctx, `${prefix}.proj`, merged) as Tensor3D;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor2D, Tensor4D } from "../tensor_types.ts";
 import type { ParamStore } from "../params.ts";
 import { constant, torchDefaultUniform, truncNormal } from "../params.ts";
 import { type LayerContext, passRng } from "./context.ts";
@@ -44,13 +45,13 @@ export function declareLinear(
 export function linear(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor,
-): tf.Tensor {
+  x: Tensor,
+): Tensor {
   const w = ctx.store.get(`${prefix}.weight`);
   const b = ctx.store.params.get(`${prefix}.bias`);
   const inF = x.shape[x.rank - 1];
   const outShape: number[] = [...x.shape.slice(0, -1), w.shape[1] as number];
-  let y: tf.Tensor = tf.matMul(tf.reshape(x, [-1, inF]) as tf.Tensor2D, w);
+  let y: Tensor = tf.matMul(tf.reshape(x, [-1, inF]) as Tensor2D, w);
   if (b) y = tf.add(y, b);
   return tf.reshape(y, outShape);
 }
@@ -85,11 +86,11 @@ export function declareConv2d(
 export function conv2d(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor4D,
+  x: Tensor4D,
   stride: number,
   pad: number,
-): tf.Tensor4D {
-  const w = ctx.store.get(`${prefix}.weight`) as tf.Tensor4D;
+): Tensor4D {
+  const w = ctx.store.get(`${prefix}.weight`) as Tensor4D;
   const b = ctx.store.params.get(`${prefix}.bias`);
   let y = tf.conv2d(x, w, stride, pad);
   if (b) y = tf.add(y, b);
@@ -97,19 +98,19 @@ export function conv2d(
 }
 
 /** GELU, exact (erf) form: PyTorch's `nn.GELU()`. */
-export function gelu(x: tf.Tensor): tf.Tensor {
+export function gelu(x: Tensor): Tensor {
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 }
 
 /** GELU, tanh approximation: PyTorch's `nn.GELU(approximate='tanh')`. */
-export function geluTanh(x: tf.Tensor): tf.Tensor {
+export function geluTanh(x: Tensor): Tensor {
   const c = Math.sqrt(2 / Math.PI);
   const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), c);
   return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
 }
 
 /** SiLU x·σ(x). */
-export function silu(x: tf.Tensor): tf.Tensor {
+export function silu(x: Tensor): Tensor {
   return tf.mul(x, tf.sigmoid(x));
 }
 
@@ -128,8 +129,8 @@ export function declareMlp(
 export function mlp(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor,
-): tf.Tensor {
+  x: Tensor,
+): Tensor {
   return linear(ctx, `${prefix}.fc2`, gelu(linear(ctx, `${prefix}.fc1`, x)));
 }
 
@@ -147,9 +148,9 @@ export function declareLayerNorm(
 export function layerNorm(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor,
+  x: Tensor,
   eps = 1e-5,
-): tf.Tensor {
+): Tensor {
   const { mean, variance } = tf.moments(x, -1, true);
   const xn = tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps)));
   return tf.add(
@@ -190,10 +191,10 @@ export function declareBatchNorm(
 export function batchNorm(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor4D,
+  x: Tensor4D,
   eps = 1e-5,
   momentum = 0.1,
-): tf.Tensor4D {
+): Tensor4D {
   const w = ctx.store.get(`${prefix}.weight`);
   const b = ctx.store.get(`${prefix}.bias`);
   const rm = ctx.store.get(`${prefix}.running_mean`);
@@ -225,7 +226,7 @@ export function batchNorm(
     const nb = ctx.store.get(`${prefix}.num_batches_tracked`);
     nb.assign(tf.add(nb, tf.scalar(1, "int32")));
   });
-  return y as tf.Tensor4D;
+  return y as Tensor4D;
 }
 
 /**
@@ -236,9 +237,9 @@ export function batchNorm(
 export function dropPath(
   ctx: LayerContext,
   name: string,
-  x: tf.Tensor,
+  x: Tensor,
   rate: number,
-): tf.Tensor {
+): Tensor {
   if (!ctx.training || rate <= 0) return x;
   const keep = 1 - rate;
   const rng = passRng(ctx, name);
@@ -255,9 +256,9 @@ export function dropPath(
 export function dropout(
   ctx: LayerContext,
   name: string,
-  x: tf.Tensor,
+  x: Tensor,
   rate: number,
-): tf.Tensor {
+): Tensor {
   if (!ctx.training || rate <= 0) return x;
   const keep = 1 - rate;
   const rng = passRng(ctx, name);

@@ -7,6 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor3D } from "../tensor_types.ts";
 import type { ParamStore } from "../params.ts";
 import { constant } from "../params.ts";
 import {
@@ -39,17 +40,17 @@ export function declareResidualBlock(
 export function residualBlock(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor3D,
-  mix: (t: tf.Tensor3D) => tf.Tensor3D,
+  x: Tensor3D,
+  mix: (t: Tensor3D) => Tensor3D,
   dropPathRate: number,
-): tf.Tensor3D {
+): Tensor3D {
   const g1 = ctx.store.params.get(`${prefix}.gamma_1`);
   const g2 = ctx.store.params.get(`${prefix}.gamma_2`);
-  let m: tf.Tensor = mix(layerNorm(ctx, `${prefix}.norm1`, x) as tf.Tensor3D);
+  let m: Tensor = mix(layerNorm(ctx, `${prefix}.norm1`, x) as Tensor3D);
   if (g1) m = tf.mul(m, g1);
   let y = tf.add(x, dropPath(ctx, `${prefix}.drop_path.1`, m, dropPathRate));
   let f = mlp(ctx, `${prefix}.mlp`, layerNorm(ctx, `${prefix}.norm2`, y));
   if (g2) f = tf.mul(f, g2);
   y = tf.add(y, dropPath(ctx, `${prefix}.drop_path.2`, f, dropPathRate));
-  return y as tf.Tensor3D;
+  return y as Tensor3D;
 }

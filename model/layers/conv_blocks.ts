@@ -6,6 +6,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor4D } from "../tensor_types.ts";
 import type { ParamStore } from "../params.ts";
 import { constant } from "../params.ts";
 import {
@@ -36,8 +37,8 @@ export function declarePatchEmbed(
 export function patchEmbed(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor4D,
-): tf.Tensor4D {
+  x: Tensor4D,
+): Tensor4D {
   let y = conv2d(ctx, `${prefix}.conv_down.0`, x, 2, 1);
   y = tf.relu(batchNorm(ctx, `${prefix}.conv_down.1`, y, 1e-4));
   y = conv2d(ctx, `${prefix}.conv_down.3`, y, 2, 1);
@@ -64,11 +65,11 @@ export function declareConvBlock(
 export function convBlock(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor4D,
+  x: Tensor4D,
   dropPathRate: number,
-): tf.Tensor4D {
+): Tensor4D {
   let y = conv2d(ctx, `${prefix}.conv1`, x, 1, 1);
-  y = geluTanh(batchNorm(ctx, `${prefix}.norm1`, y)) as tf.Tensor4D;
+  y = geluTanh(batchNorm(ctx, `${prefix}.norm1`, y)) as Tensor4D;
   y = batchNorm(
     ctx,
     `${prefix}.norm2`,
@@ -93,7 +94,7 @@ export function declareDownsample(
 export function downsample(
   ctx: LayerContext,
   prefix: string,
-  x: tf.Tensor4D,
-): tf.Tensor4D {
+  x: Tensor4D,
+): Tensor4D {
   return conv2d(ctx, `${prefix}.reduction.0`, x, 2, 1);
 }

@@ -7,15 +7,16 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor3D, Tensor4D } from "../tensor_types.ts";
 
 /**
  * Splits x [B, H, W, C] (H, W divisible by `window`) into
  * [B·(H/w)·(W/w), w·w, C].
  */
 export function windowPartition(
-  x: tf.Tensor4D,
+  x: Tensor4D,
   window: number,
-): tf.Tensor3D {
+): Tensor3D {
   const [b, h, w, c] = x.shape;
   if (h % window !== 0 || w % window !== 0) {
     throw new Error(
@@ -35,11 +36,11 @@ export function windowPartition(
 
 /** Inverse of {@link windowPartition}: [B·nh·nw, w·w, C] → [B, H, W, C]. */
 export function windowReverse(
-  windows: tf.Tensor3D,
+  windows: Tensor3D,
   window: number,
   h: number,
   w: number,
-): tf.Tensor4D {
+): Tensor4D {
   const c = windows.shape[2];
   const nh = h / window, nw = w / window;
   const b = windows.shape[0] / (nh * nw);
@@ -63,7 +64,7 @@ export function windowPadding(
 }
 
 /** Pads x [B, H, W, C] at the bottom/right so that `window` divides it. */
-export function padToWindow(x: tf.Tensor4D, window: number): tf.Tensor4D {
+export function padToWindow(x: Tensor4D, window: number): Tensor4D {
   const { padBottom, padRight } = windowPadding(x.shape[1], x.shape[2], window);
   if (padBottom === 0 && padRight === 0) return x;
   return tf.pad(x, [[0, 0], [0, padBottom], [0, padRight], [0, 0]]);
