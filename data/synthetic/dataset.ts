@@ -129,9 +129,9 @@ export function describePlan(plan: SyntheticPlan): string {
  * (default 8 / 10), `renderSize` (default 64), `intensity` (AU gain
  * multiplier, default 1), `tvl1` (TV-L1 option overrides; default OpenCV's).
  * The defaults give 192 / 170 clips, which with TV-L1 at 64 px (OpenCV's
- * default options) took 23 s / 17 s the first time on this 2-core machine
- * while it was loaded by other jobs (load average ≈ 6), and 0.05 s from the
- * cache. `req.root` is not used (nothing is read from disk but the cache).
+ * default options) took about 6 s each the first time on this loaded 2-core
+ * machine, and 0.02 s from the cache. `req.root` is not used (nothing is
+ * read from disk but the cache).
  *
  * Flows are cached under `req.cacheDir` (default `.cache/flow`) in
  * `synthetic/<sha256>.flow`, keyed by (generator version, flavour, resolved
