@@ -45,7 +45,18 @@ function median(xs: number[]): number {
 interface OpencvRun {
   threads: number;
   opencv: string;
-  pairs: { name: string; ms: number[] }[];
+  pairs: { name: string; ms: number[]; cpu_ms: number[] }[];
+}
+
+/** CPU time of the calling thread in ms (Linux), or NaN elsewhere. */
+function threadCpuMs(): number {
+  try {
+    return Number(
+      Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[0],
+    ) / 1e6;
+  } catch {
+    return NaN;
+  }
 }
 
 async function runOpencv(
@@ -109,9 +120,12 @@ async function main(): Promise<void> {
       ours: number;
       cvD: number;
       cv1: number;
+      diff: number;
       tOurs: number;
       tD: number;
       t1: number;
+      cOurs: number;
+      c1: number;
     }[] = [];
     const readFlow = async (name: string, threads: number) => {
       const b = await Deno.readFile(`${dir}/${name}.cv${threads}.flow`);
@@ -121,20 +135,35 @@ async function main(): Promise<void> {
     for (let i = 0; i < pairs.length; i++) {
       const { name, pair } = pairs[i];
       const times: number[] = [];
+      const cpu: number[] = [];
       let flow = null;
       for (let r = 0; r < repeats; r++) {
         const t0 = performance.now();
+        const c0 = threadCpuMs();
         flow = tvl1Flow(pair.prev, pair.next, size, size);
+        cpu.push(threadCpuMs() - c0);
         times.push(performance.now() - t0);
+      }
+      const cvFlow = await readFlow(name, -1);
+      let diff = 0;
+      for (let k = 0; k < size * size; k++) {
+        diff = Math.max(
+          diff,
+          Math.abs(flow!.u[k] - cvFlow.u[k]),
+          Math.abs(flow!.v[k] - cvFlow.v[k]),
+        );
       }
       rows.push({
         kind: pair.kind,
         ours: endPointError(flow!, pair.flow, size, size),
-        cvD: endPointError(await readFlow(name, -1), pair.flow, size, size),
+        cvD: endPointError(cvFlow, pair.flow, size, size),
         cv1: endPointError(await readFlow(name, 1), pair.flow, size, size),
+        diff,
         tOurs: median(times),
         tD: median(cvDefault.pairs[i].ms),
         t1: median(cvSingle.pairs[i].ms),
+        cOurs: median(cpu),
+        c1: median(cvSingle.pairs[i].cpu_ms),
       });
     }
 
@@ -144,23 +173,35 @@ async function main(): Promise<void> {
     console.log(
       `TV-L1 benchmark: ${pairs.length} synthetic ${size}×${size} pairs (${perKind} per kind, ` +
         `amplitude ${amplitude} px), median of ${repeats} runs per pair; OpenCV ${cvDefault.opencv} ` +
-        `DualTVL1 defaults; Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), single-threaded. ` +
-        `Note: shared machine, timings are under load from other processes.`,
+        `DualTVL1 defaults; ours: Deno ${Deno.version.deno} (V8 ${Deno.version.v8}), single-threaded, ` +
+        `WebAssembly SIMD kernels. ${navigator.hardwareConcurrency} logical CPUs; load average ` +
+        `${
+          Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
+        } at the start. Wall times depend on the ` +
+        `machine's load (it is shared); CPU times (this thread for ours, the process for OpenCV 1 thr) ` +
+        `less so.`,
     );
     console.log("");
     console.log(
-      `| pairs | EPE ours | EPE OpenCV | EPE ratio | ms ours | ms OpenCV (${cvDefault.threads} thr) | ratio | ms OpenCV (1 thr) | ratio |`,
+      `| pairs | EPE ours | EPE OpenCV | EPE ratio | max \\|ours − OpenCV\\| px | wall ms ours | ` +
+        `wall ms OpenCV (${cvDefault.threads} thr) | ratio | wall ms OpenCV (1 thr) | ratio | ` +
+        `CPU ms ours | CPU ms OpenCV (1 thr) | ratio |`,
     );
-    console.log("|---|---|---|---|---|---|---|---|---|");
+    console.log("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     const line = (label: string, rs: typeof rows) => {
-      const eo = mean(rs.map((r) => r.ours)), ec = mean(rs.map((r) => r.cvD));
-      const to = mean(rs.map((r) => r.tOurs)), td = mean(rs.map((r) => r.tD));
-      const t1 = mean(rs.map((r) => r.t1));
+      const m = (f: (r: (typeof rows)[number]) => number) => mean(rs.map(f));
+      const eo = m((r) => r.ours), ec = m((r) => r.cvD);
+      const to = m((r) => r.tOurs), td = m((r) => r.tD), t1 = m((r) => r.t1);
+      const co = m((r) => r.cOurs), c1 = m((r) => r.c1);
       console.log(
-        `| ${label} | ${f3(eo)} | ${f3(ec)} | ${(eo / ec).toFixed(3)} | ${
-          f0(to)
-        } | ${f0(td)} | ` +
-          `${(to / td).toFixed(2)} | ${f0(t1)} | ${(to / t1).toFixed(2)} |`,
+        `| ${label} | ${f3(eo)} | ${f3(ec)} | ${(eo / ec).toFixed(3)} | ` +
+          `${Math.max(...rs.map((r) => r.diff)).toExponential(1)} | ${
+            f0(to)
+          } | ${f0(td)} | ` +
+          `${(to / td).toFixed(2)} | ${f0(t1)} | ${(to / t1).toFixed(2)} | ${
+            f0(co)
+          } | ${f0(c1)} | ` +
+          `${(co / c1).toFixed(2)} |`,
       );
     };
     for (const kind of KINDS) line(kind, rows.filter((r) => r.kind === kind));
