@@ -1,0 +1,85 @@
+import assert from "node:assert/strict";
+import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
+import type { ProgressView } from "./progress.ts";
+import { validateExperiment } from "./spec.ts";
+import { RunStore } from "./store.ts";
+import { deps, standInDataset } from "./testdata/stand_in_deps.ts";
+import { runInWorkers } from "./workers.ts";
+
+const spec = validateExperiment({
+  name: "tiny-pool",
+  dataset: {
+    name: "synthetic-3db",
+    imageSize: 8,
+    options: { perClass: 2, subjects: 4 },
+  },
+  protocol: { kind: "loso" },
+  validation: { kind: "none" },
+  model: { head: "linear" },
+  train: {
+    epochs: 1,
+    batchSize: 4,
+    optimizer: { lr: 0.1 },
+    earlyStopping: null,
+  },
+  seeds: [1],
+  backend: "cpu",
+});
+
+async function jobs() {
+  const ds = await standInDataset({
+    name: "synthetic-3db",
+    imageSize: 8,
+    channels: "uv",
+    options: spec.dataset.options,
+  });
+  return planJobs(
+    spec,
+    resolveVariants(spec, deps),
+    foldsFor(spec.protocol, ds.samples),
+  );
+}
+
+Deno.test("workers ignore messages from modules that hijack the worker's handler", async () => {
+  const out = await Deno.makeTempDir();
+  const plan = await jobs();
+  const res = await runInWorkers(plan, {
+    spec,
+    outDir: out,
+    workers: 2,
+    depsModule: new URL("./testdata/hijacking_deps.ts", import.meta.url).href,
+  });
+  assert.deepEqual(res.failed, []);
+  assert.equal(res.finished, plan.length);
+  const store = new RunStore(out, spec.name);
+  for (const j of plan) assert.ok(await store.isDone(j));
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("aborting the pool terminates the workers; unfinished jobs have no done.json", async () => {
+  const out = await Deno.makeTempDir();
+  const plan = await jobs();
+  const controller = new AbortController();
+  let ended = 0;
+  const progress = {
+    startJob() {},
+    step() {},
+    endJob(_job: unknown, ok: boolean) {
+      if (ok && ++ended === 1) controller.abort();
+    },
+    stop() {},
+  } as unknown as ProgressView;
+  const res = await runInWorkers(plan, {
+    spec,
+    outDir: out,
+    workers: 1,
+    depsModule: new URL("./testdata/stand_in_deps.ts", import.meta.url).href,
+    signal: controller.signal,
+    progress,
+  });
+  assert.equal(res.finished, 1);
+  const store = new RunStore(out, spec.name);
+  const done = await Promise.all(plan.map((j) => store.isDone(j)));
+  assert.deepEqual(done, [true, false, false, false]);
+  await Deno.remove(out, { recursive: true });
+});
