@@ -188,7 +188,7 @@
     (local $offH i32) (local $offE i32) (local $pn i32)
     (local $dt v128) (local $uu v128) (local $dtu v128) (local $e v128) (local $hv v128)
     (local $gy v128) (local $gu v128) (local $gdt v128) (local $ghk v128) (local $gE v128)
-    (local $bn v128) (local $cn v128) (local $z v128) (local $gz v128)
+    (local $bn v128) (local $cn v128) (local $z v128) (local $gz v128) (local $gs v128)
     (local.set $dpb (i32.shl (local.get $dp) (i32.const 2)))
     (local.set $ndp (i32.mul (local.get $ns) (local.get $dpb)))
     (local.set $pHs (local.get $pS))
@@ -257,6 +257,7 @@
               (f32x4.mul (local.get $gy) (local.get $uu))))
           (local.set $gu (f32x4.mul (local.get $gy) (v128.load (i32.add (local.get $pD) (local.get $dq)))))
           (local.set $gdt (v128.const f32x4 0 0 0 0))
+          (local.set $gs (v128.const f32x4 0 0 0 0))
           (local.set $n (i32.const 0))
           (local.set $k (local.get $dq))
           (block $ndone2 (loop $nl3
@@ -283,17 +284,19 @@
             (v128.store (i32.add (local.get $pGAt) (local.get $k))
               (f32x4.add (v128.load (i32.add (local.get $pGAt) (local.get $k)))
                 (f32x4.mul (local.get $gE) (local.get $dt))))
+            ;; gdt collects Σ gE·A here, gs collects Σ dL/dh_t·B (used for
+            ;; both dΔ (·u) and du (·Δ) after the loop)
             (local.set $gdt
               (f32x4.add (local.get $gdt)
-                (f32x4.add
-                  (f32x4.mul (local.get $gE) (v128.load (i32.add (local.get $pAt) (local.get $k))))
-                  (f32x4.mul (f32x4.mul (local.get $ghk) (local.get $bn)) (local.get $uu)))))
-            (local.set $gu (f32x4.add (local.get $gu)
-              (f32x4.mul (f32x4.mul (local.get $ghk) (local.get $dt)) (local.get $bn))))
+                (f32x4.mul (local.get $gE) (v128.load (i32.add (local.get $pAt) (local.get $k))))))
+            (local.set $gs (f32x4.add (local.get $gs)
+              (f32x4.mul (local.get $ghk) (local.get $bn))))
             (v128.store (i32.add (local.get $pGh) (local.get $k)) (f32x4.mul (local.get $ghk) (local.get $e)))
             (local.set $k (i32.add (local.get $k) (local.get $dpb)))
             (local.set $n (i32.add (local.get $n) (i32.const 1)))
             (br $nl3)))
+          (local.set $gdt (f32x4.add (local.get $gdt) (f32x4.mul (local.get $gs) (local.get $uu))))
+          (local.set $gu (f32x4.add (local.get $gu) (f32x4.mul (local.get $gs) (local.get $dt))))
           (local.set $gz (local.get $gdt))
           (if (local.get $softplus)
             (then
