@@ -276,6 +276,46 @@ for (const backend of ["cpu/simd", "wasm/simd", "cpu/js", "wasm/js"]) {
   });
 }
 
+interface TorchCase {
+  dims: Dims;
+  deltaSoftplus: boolean;
+  inputs: Record<Name, number[]>;
+  w: number[];
+  y: number[];
+  grads: Record<Name, number[]>;
+}
+
+/** PyTorch fixtures from model/ssm/testdata/gen_scan_torch.py. */
+const TORCH_CASES: TorchCase[] = JSON.parse(
+  await Deno.readTextFile(
+    new URL("./ssm/testdata/scan_torch.json", import.meta.url),
+  ),
+).cases;
+
+for (const backend of ["cpu/simd", "wasm/simd", "cpu/js", "wasm/js"]) {
+  Deno.test(`selectiveScan output and 7 gradients match PyTorch's selective_scan_ref (float64) on ${backend}`, async () => {
+    await useBackend(backend);
+    for (const c of TORCH_CASES) {
+      const a = {} as Arrays;
+      for (const n of NAMES) a[n] = Float64Array.from(c.inputs[n], Math.fround);
+      const x = toTensors(a, c.dims);
+      const y = selectiveScan(x, c.deltaSoftplus);
+      const label = `${backend} ${
+        JSON.stringify(c.dims)
+      } softplus=${c.deltaSoftplus}`;
+      const ey = relErr(y.dataSync(), c.y);
+      assert(ey <= 1e-5, `${label} y: relative error ${ey}`);
+      const w = tf.tensor(Float32Array.from(c.w), shapes(c.dims).u);
+      const g = gradsOf(selectiveScan, x, w, c.deltaSoftplus);
+      NAMES.forEach((n, i) => {
+        const e = relErr(g[i], c.grads[n]);
+        assert(e <= 1e-5, `${label} d${n}: relative error ${e}`);
+      });
+      tf.dispose([y, w, ...Object.values(x)]);
+    }
+  });
+}
+
 Deno.test("selectiveScan rejects bad inputs naming the field", async () => {
   await useBackend("cpu");
   const dims = { batch: 2, length: 3, dim: 4, state: 2 };
