@@ -126,8 +126,12 @@ function cubicCoeffs(x: number, c: Float32Array, o: number): void {
   c[o + 3] = f(f(f(1 - c[o]) - c[o + 1]) - c[o + 2]);
 }
 
-/** 32×32 sub-pixel positions × 16 bicubic weights, as OpenCV tabulates them. */
-const CUBIC_TAB: Float32Array = (() => {
+/**
+ * OpenCV's bicubic remap weights: 32×32 sub-pixel positions (row-major, y
+ * then x fraction) × 16 float32 weights (4 rows × 4 taps), each the float32
+ * product of the 1-D `interpolateCubic` coefficients (A = −0.75).
+ */
+export const CUBIC_TAB: Float32Array = (() => {
   const t1 = new Float32Array(TAB_SIZE * 4);
   for (let i = 0; i < TAB_SIZE; i++) {
     cubicCoeffs(Math.fround(i * Math.fround(1 / TAB_SIZE)), t1, i * 4);

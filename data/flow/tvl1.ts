@@ -32,6 +32,7 @@
 
 import {
   centeredGradient,
+  CUBIC_TAB,
   medianBlur,
   remapCubic3,
   resizeLinear,
@@ -220,6 +221,9 @@ function checkImage(
  * the dual variables `p` have one zero row and column of padding.
  */
 class Workspace {
+  /** copies of the level's images for the WebAssembly warp (else empty). */
+  readonly i0: Float32Array;
+  readonly i1: Float32Array;
   readonly i1x: Float32Array;
   readonly i1y: Float32Array;
   readonly i1w: Float32Array;
@@ -240,33 +244,37 @@ class Workspace {
   /** the WebAssembly kernels, or null for the JavaScript ones. */
   readonly wasm: Tvl1WasmExports | null;
   /**
-   * byte offsets of i1wx, i1wy, grad, rho, u1, u2, p11, p12, p21, p22 and of
-   * the median's scratch, padded copy and sorted columns.
+   * byte offsets of i1wx, i1wy, grad, rho, u1, u2, p11, p12, p21, p22, of
+   * the median's scratch, padded copy and sorted columns, and of the warp's
+   * I0, I1, ∂I1/∂x, ∂I1/∂y, warped I1 and weight table.
    */
   readonly offsets: number[] = [];
   constructor(width: number, height: number, gamma: boolean, wasm: boolean) {
     const n = width * height;
     const np = (width + 1) * (height + 1);
-    this.i1x = new Float32Array(n);
-    this.i1y = new Float32Array(n);
-    this.i1w = new Float32Array(n);
     this.scratch = new Float32Array(n);
     this.p31 = new Float32Array(gamma ? np : 0);
     this.p32 = new Float32Array(gamma ? np : 0);
     const mod = wasm && !gamma ? tvl1Wasm() : null;
     this.wasm = mod;
-    // + scratch copy, border-padded copy and sorted columns of the median
     const sizes = [
       ...[n, n, n, n, n, n, np, np, np, np],
+      // median: scratch copy, border-padded copy, sorted columns
       ...[n, (width + 12) * (height + 4), 5 * (width + 12)],
+      // warp: I0, I1, ∂I1/∂x, ∂I1/∂y, warped I1, bicubic weight table
+      ...[n, n, n, n, n, CUBIC_TAB.length],
     ];
     let v: Float32Array[];
     if (mod) {
       const arena = new Tvl1WasmArena(mod, sizes);
       v = arena.views;
       this.offsets = arena.offsets;
+      v[18].set(CUBIC_TAB);
+      [this.i0, this.i1, this.i1x, this.i1y, this.i1w] = v.slice(13, 18);
     } else {
       v = sizes.slice(0, 10).map((k) => new Float32Array(k));
+      this.i0 = this.i1 = new Float32Array(0);
+      [this.i1x, this.i1y, this.i1w] = [0, 1, 2].map(() => new Float32Array(n));
     }
     [
       this.i1wx,
@@ -328,6 +336,11 @@ function procOneScale(
     p31: useGamma ? sub(ws.p31, np) : ws.p31,
     p32: useGamma ? sub(ws.p32, np) : ws.p32,
   };
+  if (wasm) {
+    // the warp runs inside the module: the level's images go in once
+    sub(ws.i0).set(i0);
+    sub(ws.i1).set(i1);
+  }
   centeredGradient(i1, w, h, i1x, i1y);
   b.p11.fill(0);
   b.p12.fill(0);
@@ -350,11 +363,15 @@ function procOneScale(
   }
 
   for (let warp = 0; warp < o.warps; warp++) {
-    remapCubic3(i1, i1x, i1y, u1, u2, w, h, i1w, i1wx, i1wy);
-    for (let i = 0; i < n; i++) {
-      const ix = i1wx[i], iy = i1wy[i];
-      grad[i] = fr(ix * ix) + fr(iy * iy);
-      rho[i] = fr(fr(fr(i1w[i] - fr(ix * u1[i])) - fr(iy * u2[i])) - i0[i]);
+    if (wasm) {
+      wasm.warp(...ws.offsets.slice(13, 19));
+    } else {
+      remapCubic3(i1, i1x, i1y, u1, u2, w, h, i1w, i1wx, i1wy);
+      for (let i = 0; i < n; i++) {
+        const ix = i1wx[i], iy = i1wy[i];
+        grad[i] = fr(ix * ix) + fr(iy * iy);
+        rho[i] = fr(fr(fr(i1w[i] - fr(ix * u1[i])) - fr(iy * u2[i])) - i0[i]);
+      }
     }
     let error = FLT_MAX;
     for (

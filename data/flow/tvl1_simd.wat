@@ -524,4 +524,112 @@
       (local.set $y (i32.add (local.get $y) (i32.const 1)))
       (br $yloop)))
   )
+
+  ;; one bicubic tap row: Σ_q src[p + q]·tab[t + q] in float32, left to right
+  (func $row4 (param $p i32) (param $t i32) (result f32)
+    (f32.add
+      (f32.add
+        (f32.add (f32.mul (f32.load (local.get $p)) (f32.load (local.get $t)))
+                 (f32.mul (f32.load offset=4 (local.get $p)) (f32.load offset=4 (local.get $t))))
+        (f32.mul (f32.load offset=8 (local.get $p)) (f32.load offset=8 (local.get $t))))
+      (f32.mul (f32.load offset=12 (local.get $p)) (f32.load offset=12 (local.get $t)))))
+
+  ;; bicubic sample of the image at $img (w×h) for integer map position
+  ;; (sx, sy) = top-left tap and weights at $t, cv::remap INTER_CUBIC with
+  ;; BORDER_CONSTANT 0, in OpenCV's summation order
+  (func $cubic (param $img i32) (param $sx i32) (param $sy i32) (param $t i32) (result f32)
+    (local $w i32) (local $h i32) (local $p i32) (local $r i32) (local $q i32)
+    (local $yy i32) (local $xx i32) (local $sum f32)
+    (local.set $w (global.get $w))
+    (local.set $h (global.get $h))
+    (if (i32.and (i32.lt_u (local.get $sx) (i32.sub (local.get $w) (i32.const 3)))
+                 (i32.lt_u (local.get $sy) (i32.sub (local.get $h) (i32.const 3))))
+      (then
+        (local.set $p (i32.add (local.get $img)
+          (i32.shl (i32.add (i32.mul (local.get $sy) (local.get $w)) (local.get $sx)) (i32.const 2))))
+        (local.set $sum (call $row4 (local.get $p) (local.get $t)))
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $w) (i32.const 2))))
+        (local.set $sum (f32.add (local.get $sum) (call $row4 (local.get $p) (i32.add (local.get $t) (i32.const 16)))))
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $w) (i32.const 2))))
+        (local.set $sum (f32.add (local.get $sum) (call $row4 (local.get $p) (i32.add (local.get $t) (i32.const 32)))))
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $w) (i32.const 2))))
+        (return (f32.add (local.get $sum) (call $row4 (local.get $p) (i32.add (local.get $t) (i32.const 48)))))))
+    (if (i32.or (i32.or (i32.ge_s (local.get $sx) (local.get $w)) (i32.le_s (i32.add (local.get $sx) (i32.const 4)) (i32.const 0)))
+                (i32.or (i32.ge_s (local.get $sy) (local.get $h)) (i32.le_s (i32.add (local.get $sy) (i32.const 4)) (i32.const 0))))
+      (then (return (f32.const 0))))
+    ;; partly outside: in-range taps only (the constant border is 0)
+    (local.set $sum (f32.const 0))
+    (local.set $r (i32.const 0))
+    (block $rdone (loop $rl
+      (br_if $rdone (i32.ge_s (local.get $r) (i32.const 4)))
+      (local.set $yy (i32.add (local.get $sy) (local.get $r)))
+      (if (i32.and (i32.ge_s (local.get $yy) (i32.const 0)) (i32.lt_s (local.get $yy) (local.get $h)))
+        (then
+          (local.set $q (i32.const 0))
+          (block $qdone (loop $ql
+            (br_if $qdone (i32.ge_s (local.get $q) (i32.const 4)))
+            (local.set $xx (i32.add (local.get $sx) (local.get $q)))
+            (if (i32.and (i32.ge_s (local.get $xx) (i32.const 0)) (i32.lt_s (local.get $xx) (local.get $w)))
+              (then
+                (local.set $sum (f32.add (local.get $sum)
+                  (f32.mul
+                    (f32.load (i32.add (local.get $img)
+                      (i32.shl (i32.add (i32.mul (local.get $yy) (local.get $w)) (local.get $xx)) (i32.const 2))))
+                    (f32.load (i32.add (local.get $t)
+                      (i32.shl (i32.add (i32.shl (local.get $r) (i32.const 2)) (local.get $q)) (i32.const 2)))))))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br $ql)))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))
+    (local.get $sum))
+
+  ;; The warping step of one warp (OpenCV buildFlowMap + 3× remap INTER_CUBIC
+  ;; + calcGradRho): I1, ∂I1/∂x, ∂I1/∂y sampled at (x + u1, y + u2), map
+  ;; coordinates rounded to 1/32 pixel (cvRound, then the short saturation of
+  ;; the integer part), then grad = I1wx² + I1wy², rho = I1w − I1wx·u1 −
+  ;; I1wy·u2 − I0. $tab: 32×32 sub-pixel positions × 16 float32 weights.
+  (func (export "warp") (param $i0 i32) (param $i1 i32) (param $i1x i32) (param $i1y i32)
+    (param $i1w i32) (param $tab i32)
+    (local $x i32) (local $y i32) (local $i i32) (local $X i32) (local $Y i32)
+    (local $sx i32) (local $sy i32) (local $t i32) (local $u f32) (local $v f32)
+    (local $a f32) (local $bx f32) (local $by f32)
+    (block $ydone (loop $yl
+      (br_if $ydone (i32.ge_s (local.get $y) (global.get $h)))
+      (local.set $x (i32.const 0))
+      (block $xdone (loop $xl
+        (br_if $xdone (i32.ge_s (local.get $x) (global.get $w)))
+        (local.set $i (i32.shl (i32.add (i32.mul (local.get $y) (global.get $w)) (local.get $x)) (i32.const 2)))
+        (local.set $u (f32.load (i32.add (global.get $u1) (local.get $i))))
+        (local.set $v (f32.load (i32.add (global.get $u2) (local.get $i))))
+        (local.set $X (i32.trunc_sat_f32_s (f32.nearest (f32.mul
+          (f32.add (f32.convert_i32_s (local.get $x)) (local.get $u)) (f32.const 32)))))
+        (local.set $Y (i32.trunc_sat_f32_s (f32.nearest (f32.mul
+          (f32.add (f32.convert_i32_s (local.get $y)) (local.get $v)) (f32.const 32)))))
+        (local.set $sx (i32.shr_s (local.get $X) (i32.const 5)))
+        (local.set $sy (i32.shr_s (local.get $Y) (i32.const 5)))
+        (if (i32.lt_s (local.get $sx) (i32.const -32768)) (then (local.set $sx (i32.const -32768))))
+        (if (i32.gt_s (local.get $sx) (i32.const 32767)) (then (local.set $sx (i32.const 32767))))
+        (if (i32.lt_s (local.get $sy) (i32.const -32768)) (then (local.set $sy (i32.const -32768))))
+        (if (i32.gt_s (local.get $sy) (i32.const 32767)) (then (local.set $sy (i32.const 32767))))
+        (local.set $sx (i32.sub (local.get $sx) (i32.const 1)))
+        (local.set $sy (i32.sub (local.get $sy) (i32.const 1)))
+        (local.set $t (i32.add (local.get $tab) (i32.shl
+          (i32.add (i32.shl (i32.and (local.get $Y) (i32.const 31)) (i32.const 5))
+                   (i32.and (local.get $X) (i32.const 31))) (i32.const 6))))
+        (local.set $a (call $cubic (local.get $i1) (local.get $sx) (local.get $sy) (local.get $t)))
+        (local.set $bx (call $cubic (local.get $i1x) (local.get $sx) (local.get $sy) (local.get $t)))
+        (local.set $by (call $cubic (local.get $i1y) (local.get $sx) (local.get $sy) (local.get $t)))
+        (f32.store (i32.add (local.get $i1w) (local.get $i)) (local.get $a))
+        (f32.store (i32.add (global.get $i1wx) (local.get $i)) (local.get $bx))
+        (f32.store (i32.add (global.get $i1wy) (local.get $i)) (local.get $by))
+        (f32.store (i32.add (global.get $grad) (local.get $i))
+          (f32.add (f32.mul (local.get $bx) (local.get $bx)) (f32.mul (local.get $by) (local.get $by))))
+        (f32.store (i32.add (global.get $rho) (local.get $i))
+          (f32.sub (f32.sub (f32.sub (local.get $a) (f32.mul (local.get $bx) (local.get $u)))
+                            (f32.mul (local.get $by) (local.get $v)))
+                   (f32.load (i32.add (local.get $i0) (local.get $i)))))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $xl)))
+      (local.set $y (i32.add (local.get $y) (i32.const 1)))
+      (br $yl))))
 )

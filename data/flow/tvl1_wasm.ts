@@ -29,6 +29,12 @@ export interface Tvl1WasmExports {
    * (w+12)·(h+4) floats, `cols` 5·(w+12).
    */
   median5: (...args: number[]) => void;
+  /**
+   * Warping step: `(i0, i1, i1x, i1y, i1w, tab)` byte offsets; samples I1
+   * and its gradient at the flow set by `setup` and writes I1w, I1wx, I1wy,
+   * grad, rho.
+   */
+  warp: (...args: number[]) => void;
 }
 
 let cached: Tvl1WasmExports | null | undefined;
