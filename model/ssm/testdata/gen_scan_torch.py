@@ -85,7 +85,8 @@ def main():
         return v
 
     with open(out, "w") as f:
-        json.dump({"torch": torch.__version__, "cases": rounded(cases)}, f)
+        json.dump({"torch": torch.__version__, "cases": rounded(cases)}, f, indent=2)
+        f.write("\n")
     print(f"wrote {out} ({len(cases)} cases, torch {torch.__version__})")
 
 
