@@ -122,7 +122,7 @@ Deno.test("presets apply over the spec, then --set, --seed, --data, --backend", 
   assert.deepEqual(spec.seeds, [9], "--seed replaces the preset's seeds");
   assert.equal(spec.dataset.name, "dfme");
   assert.equal(spec.dataset.root, "/corpora/dfme");
-  assert.equal(spec.dataset.imageSize, 32);
+  assert.equal(spec.dataset.imageSize, 64);
   assert.equal(spec.backend, "cpu");
   const paper = resolveExperiment(raw, { preset: "paper" });
   assert.deepEqual(paper.model.dims, [128, 256, 512, 1024]);

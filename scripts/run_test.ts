@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { main } from "./run.ts";
 
 const SPEC =
@@ -105,5 +106,68 @@ Deno.test("run CLI: runs, then skips finished jobs on a rerun", async () => {
   assert.match(first.out, /report: .*report\.json/);
   const second = await capture(args);
   assert.match(second.out, /1 already finished, 0 run now/);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("run CLI: SIGINT stops cleanly (exit 130), keeps finished jobs, and a rerun finishes the rest", async () => {
+  const spec =
+    new URL("../dsl/testdata/yaml/slow_loso.yaml", import.meta.url).pathname;
+  const out = await Deno.makeTempDir();
+  const countDone = async () => {
+    let n = 0;
+    try {
+      for await (const e of Deno.readDir(join(out, "slow-loso"))) {
+        if (
+          e.isDirectory &&
+          await Deno.stat(join(out, "slow-loso", e.name, "done.json")).then(
+            () => true,
+            () => false,
+          )
+        ) n++;
+      }
+    } catch {
+      // folder not there yet
+    }
+    return n;
+  };
+  const cmd = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("./run.ts", import.meta.url).pathname,
+        spec,
+        "--out",
+        out,
+        ...args,
+      ],
+      env: { MERBA_DEPS: Deno.env.get("MERBA_DEPS")! },
+      stdout: "piped",
+      stderr: "piped",
+    });
+  const child = cmd(["--jobs", "2"]).spawn();
+  const deadline = Date.now() + 120_000;
+  while (await countDone() === 0) {
+    assert.ok(Date.now() < deadline, "no job finished in 2 minutes");
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.kill("SIGINT");
+  const res = await child.output();
+  const err = new TextDecoder().decode(res.stderr);
+  assert.equal(res.code, 130, err);
+  assert.match(err, /stopping: finished jobs are saved/);
+  const finished = await countDone();
+  assert.ok(finished >= 1 && finished < 6, `finished ${finished}`);
+  const rerun = await cmd(["--jobs", "1"]).output();
+  const text = new TextDecoder().decode(rerun.stdout);
+  assert.equal(rerun.code, 0, new TextDecoder().decode(rerun.stderr));
+  assert.match(
+    text,
+    new RegExp(
+      `6 jobs planned, 6 selected, ${finished} already finished, ${
+        6 - finished
+      } run now, 0 failed, 0 missing`,
+    ),
+  );
   await Deno.remove(out, { recursive: true });
 });

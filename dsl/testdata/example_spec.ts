@@ -11,8 +11,8 @@ export default experiment({
   description: "Scan-order ablation on the synthetic DFME test-bed",
   dataset: {
     name: "synthetic-dfme",
-    imageSize: 32,
-    options: { perClass: 4 },
+    imageSize: 64,
+    options: { subjects: 6, samplesPerSubject: 4 },
   },
   protocol: { kind: "fixedSplit", train: "train", tests: ["testA", "testB"] },
   validation: { kind: "subjects", fraction: 0.2 },
@@ -22,7 +22,7 @@ export default experiment({
     depths: [1, 1, 1, 1],
     attentionDepths: [0, 1, 1, 1],
     heads: [1, 2, 4, 8],
-    windowSize: 4,
+    windowSize: [8, 4, 2, 1],
     stemDim: 8,
   },
   variants: {
