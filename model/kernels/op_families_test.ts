@@ -98,6 +98,7 @@ function network(
     tf.depthwiseConv2d(h, p.wd as tf.Tensor4D, 1, "same"),
   ) as tf.Tensor4D;
   const side = tf.mean(tf.conv2d(d, p.w3 as tf.Tensor4D, 2, "same"), [1, 2]); // [2,8]
+  const pooled2 = tf.mean(tf.avgPool(d, 2, 2, "valid"), [1, 2]); // [2,8]
   let t: tf.Tensor = tf.reshape(d, [2, TOKENS, 8]);
   t = permute(t, PERM, 1);
   t = norm(t, [-1], p.lnG, p.lnB);
@@ -116,7 +117,7 @@ function network(
   let o: tf.Tensor = tf.matMul(att, v); // [2,16,8]
   o = tf.slice(tf.pad(o, [[0, 0], [1, 2], [0, 0]]), [0, 1, 0], [2, TOKENS, 8]);
   o = tf.mul(o, mask); // dropout-style fixed mask, already scaled by 1/keep
-  const pooled = tf.concat([tf.mean(o, 1), side], 1); // [2,16]
+  const pooled = tf.concat([tf.mean(o, 1), tf.add(side, pooled2)], 1); // [2,16]
   const logits = tf.add(tf.matMul(pooled, p.wOut), p.bOut);
   return tf.losses.softmaxCrossEntropy(labels, logits) as tf.Scalar;
 }
