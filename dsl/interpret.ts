@@ -272,7 +272,8 @@ export async function executeJob(
 /**
  * Assembles the report input from the finished jobs' records: per variant
  * × group, per seed the predictions of all folds concatenated. LOSO/k-fold
- * groups are `overall` plus each source (when `breakdownBy: source`); a
+ * groups are `overall` plus each source (when `breakdownBy: source` and the
+ * dataset has more than one source); a
  * fixed split's groups are its test splits. `report.groups` filters them.
  */
 export function buildReportInput(
