@@ -213,10 +213,18 @@ export class RunStore {
     }
   }
 
-  /** Starts a job: removes a stale `done.json` and writes `job.json`. */
+  /**
+   * Starts a job: removes a stale `done.json` and the temporary files an
+   * interrupted run may have left, then writes `job.json`.
+   */
   async start(job: Job, context: RunContext): Promise<void> {
     await Deno.mkdir(this.jobDir(job), { recursive: true });
     await Deno.remove(this.path(job, "done")).catch(() => {});
+    for await (const e of Deno.readDir(this.jobDir(job))) {
+      if (e.isFile && /\.tmp-\d+-\d+$/.test(e.name)) {
+        await Deno.remove(join(this.jobDir(job), e.name)).catch(() => {});
+      }
+    }
     await writeJsonAtomic(this.path(job, "job"), { ...job, context });
   }
 
