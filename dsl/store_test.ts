@@ -96,10 +96,18 @@ Deno.test("a job is done only when done.json names its hash; start() clears a st
   // a corrupt done.json (e.g. a disk error) does not count as finished
   await Deno.writeTextFile(store.path(fakeJob, "done"), "{");
   assert.equal(await store.isDone(fakeJob), false);
+  await Deno.writeTextFile(
+    join(store.jobDir(fakeJob), "predictions.json.tmp-99-1"),
+    "partial",
+  );
   await store.start(fakeJob, await runContext());
   assert.equal(
     await Deno.stat(store.path(fakeJob, "done")).then(() => true, () => false),
     false,
+  );
+  assert.ok(
+    !(await listDir(store.jobDir(fakeJob))).some((n) => n.includes(".tmp-")),
+    "leftover temp files removed",
   );
   await Deno.remove(root, { recursive: true });
 });
