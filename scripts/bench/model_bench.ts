@@ -6,7 +6,9 @@
  * (`model_torch.py`) with tfjs/PyTorch ratios, all in one command.
  *
  * Both sides use drop path 0 and dropout 0 (the PyTorch twin has no
- * stochastic layers), a DGCM head with coarse + fine cross-entropy, and Adam.
+ * stochastic layers), a DGCM head with coarse + fine cross-entropy, and Adam
+ * (plain SGD on both sides when Adam's state does not fit the 4 GiB wasm
+ * heap). Each tfjs case runs in a child process.
  *
  * Usage: deno run -A scripts/bench/model_bench.ts [--reps=R] [--only=small|full]
  * [--backend=wasm] [--no-torch]
@@ -51,7 +53,7 @@ const CASES: Case[] = [
   },
 ];
 
-async function timeTfjs(c: Case, reps: number) {
+async function timeTfjs(c: Case, reps: number, optimizer: string) {
   const m = buildModel(c.config, 1);
   const s = c.config.inputSize as number;
   const x = tf.randomUniform(
@@ -65,7 +67,7 @@ async function timeTfjs(c: Case, reps: number) {
     tf.tensor1d(Array.from({ length: c.batch }, (_, i) => i % 4), "int32"),
     4,
   );
-  const opt = tf.train.adam(1e-4);
+  const opt = optimizer === "adam" ? tf.train.adam(1e-4) : tf.train.sgd(1e-4);
   const fwd = () => {
     const o = m.apply(x, { training: false });
     (o.coarse ?? o.logits)!.dataSync();
@@ -83,7 +85,9 @@ async function timeTfjs(c: Case, reps: number) {
     loss.dataSync();
     loss.dispose();
   };
-  const res: Record<string, number> = {};
+  const res: Record<string, number> = {
+    param_mb: m.numParams() * 4 / 2 ** 20,
+  };
   for (const [name, fn] of [["forward_ms", fwd], ["train_ms", step]] as const) {
     fn(); // warm-up
     const t = performance.now();
@@ -94,6 +98,46 @@ async function timeTfjs(c: Case, reps: number) {
   tf.dispose([x, yc]);
   m.dispose();
   return res;
+}
+
+/**
+ * Times one case in a child process (a wasm heap that runs out of memory
+ * traps and cannot be reused), with Adam and, if that fails, plain SGD.
+ */
+async function timeTfjsIsolated(
+  index: number,
+  reps: number,
+  backend: string,
+): Promise<
+  { res?: Record<string, number>; optimizer: string; errors: string[] }
+> {
+  const errors: string[] = [];
+  for (const optimizer of ["adam", "sgd"]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL(import.meta.url).pathname,
+        `--child=${index}`,
+        `--reps=${reps}`,
+        `--optimizer=${optimizer}`,
+        `--backend=${backend}`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text =
+      new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
+    if (out.success && text.startsWith("{")) {
+      return { res: JSON.parse(text), optimizer, errors };
+    }
+    const err = new TextDecoder().decode(out.stderr).split("\n").find((l) =>
+      /error/i.test(l)
+    ) ??
+      `exit ${out.code}`;
+    errors.push(`${optimizer}: ${err.replace(/\x1b\[[0-9;]*m/g, "").trim()}`);
+  }
+  return { optimizer: "none", errors };
 }
 
 async function torchAvailable(): Promise<boolean> {
@@ -112,12 +156,13 @@ async function torchAvailable(): Promise<boolean> {
 async function timeTorch(
   c: Case,
   reps: number,
+  optimizer: string,
 ): Promise<Record<string, number> | string> {
   const cfgPath = await Deno.makeTempFile({ suffix: ".json" });
   await Deno.writeTextFile(cfgPath, JSON.stringify(c.config));
   const script = new URL("./model_torch.py", import.meta.url).pathname;
   const out = await new Deno.Command("/usr/bin/python3", {
-    args: [script, cfgPath, String(c.batch), String(reps)],
+    args: [script, cfgPath, String(c.batch), String(reps), optimizer],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -140,17 +185,26 @@ async function main() {
       only: { type: "string", default: "" },
       backend: { type: "string", default: "wasm" },
       "no-torch": { type: "boolean", default: false },
+      child: { type: "string", default: "" },
+      optimizer: { type: "string", default: "adam" },
     },
     strict: true,
   });
   const info = await initBackend(values.backend as BackendName);
+  if (values.child) {
+    const c = CASES[Number(values.child)];
+    console.log(
+      JSON.stringify(await timeTfjs(c, Number(values.reps), values.optimizer!)),
+    );
+    return;
+  }
   const torch = !values["no-torch"] && await torchAvailable();
   console.log(
     `backend ${info.name} (threads ${info.threads}, simd ${info.simd}), deno ${Deno.version.deno}, tfjs ${tf.version.tfjs}; PyTorch ${
       torch ? "/usr/bin/python3" : "not run"
     }`,
   );
-  for (const c of CASES) {
+  for (const [index, c] of CASES.entries()) {
     if (values.only === "small" && !c.name.includes("small")) continue;
     if (values.only === "full" && c.name.includes("small")) continue;
     const reps = values.reps
@@ -158,7 +212,22 @@ async function main() {
       : c.name.includes("small")
       ? 3
       : 1;
-    const t = await timeTfjs(c, reps);
+    const run = await timeTfjsIsolated(index, reps, info.name);
+    console.log(`${c.name} — ${reps} timed rep(s) after 1 warm-up`);
+    for (const e of run.errors) {
+      console.log(`  tfjs-${info.name} failed with ${e}`);
+    }
+    if (!run.res) continue;
+    const t = run.res;
+    console.log(
+      `  parameters ${
+        t.param_mb.toFixed(0)
+      } MiB; tfjs optimizer ${run.optimizer}${
+        run.optimizer === "sgd"
+          ? " (Adam's two slots did not fit the 4 GiB wasm heap)"
+          : ""
+      }`,
+    );
     const line = (label: string, r: Record<string, number>) =>
       `  ${label.padEnd(9)} forward ${
         r.forward_ms.toFixed(0).padStart(7)
@@ -167,10 +236,9 @@ async function main() {
       } samples/s)   train step ${r.train_ms.toFixed(0).padStart(7)} ms (${
         (c.batch * 1000 / r.train_ms).toFixed(2)
       } samples/s)`;
-    console.log(`${c.name} — ${reps} timed rep(s) after 1 warm-up`);
     console.log(line(`tfjs-${info.name}`, t));
     if (torch) {
-      const p = await timeTorch(c, reps);
+      const p = await timeTorch(c, reps, run.optimizer);
       if (typeof p === "string") {
         console.log(`  torch     ${p}`);
       } else {

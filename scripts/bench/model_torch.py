@@ -5,7 +5,7 @@ Uses the PyTorch re-implementation in model/testdata/gen_fixtures.py
 (selective scan as mamba_ssm's selective_scan_ref op loop: the reference's
 CUDA kernels do not run on CPU).
 
-usage: /usr/bin/python3 scripts/bench/model_torch.py CONFIG_JSON BATCH REPS
+usage: /usr/bin/python3 scripts/bench/model_torch.py CONFIG_JSON BATCH REPS [adam|sgd]
 prints one JSON line: {"forward_ms": .., "train_ms": .., "threads": ..}
 """
 import json
@@ -30,7 +30,8 @@ def main():
     x = torch.randn(batch, cfg["inChannels"], h, w)
     yc = torch.arange(batch) % 4
     yl = torch.arange(batch) % cfg["numClasses"]
-    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    optimizer = sys.argv[4] if len(sys.argv) > 4 else "adam"
+    opt = (torch.optim.Adam if optimizer == "adam" else torch.optim.SGD)(model.parameters(), lr=1e-4)
 
     def loss_of(out):
         if "logits" in out:
