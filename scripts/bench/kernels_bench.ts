@@ -10,7 +10,10 @@
  *   depthwise weight gradient's heap loop vs its depthwise-conv form, and
  *   all of them vs the cpu backend's kernels.
  *
- * Usage: `deno run -A scripts/bench/kernels_bench.ts [--batch 8] [--reps 5] [--no-cpu]`
+ * Usage: `deno run -A scripts/bench/kernels_bench.ts [--batch 8] [--reps 5] [--cpu]`
+ *
+ * `--cpu` adds the cpu backend's kernels (one run each; minutes per shape
+ * at batch 8 — use `--batch 1`).
  *
  * Prints a table of median milliseconds and ratios. Timings depend on the
  * machine's load; only ratios from one run are comparable.
@@ -32,7 +35,7 @@ const { values } = parseArgs({
   options: {
     batch: { type: "string", default: "8" },
     reps: { type: "string", default: "5" },
-    "no-cpu": { type: "boolean", default: false },
+    cpu: { type: "boolean", default: false },
   },
 });
 const B = Number(values.batch), REPS = Number(values.reps);
@@ -42,9 +45,8 @@ if (!(B >= 1 && REPS >= 1)) {
   );
 }
 
+await initBackend("cpu");
 const info = await initBackend("wasm");
-await tf.setBackend("cpu");
-await tf.setBackend("wasm");
 
 /** Median wall time in ms of `f` (kernel outputs are disposed by `f`). */
 function time(f: () => void, reps = REPS): number {
@@ -214,7 +216,7 @@ for (const s of SHAPES) {
     });
   }
   let tCpuF = NaN, tCpuI = NaN;
-  if (!values["no-cpu"]) {
+  if (values.cpu) {
     await tf.setBackend("cpu");
     tCpuF = time(run(fKernel, { x, dy }, fAttrs), 1);
     tCpuI = time(run(iKernel, { dy, filter: w }, iAttrs), 1);
