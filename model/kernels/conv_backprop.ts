@@ -240,7 +240,7 @@ export function conv2DBackpropFilterViaConv(
  * sub-pixel form — input position `g = s·i′ + r` (g = i + pad) only meets
  * filter taps `k ≡ r (mod s)`, so one stride-1 conv of `dy` with the s²
  * sub-filters stacked as output channels ([T, T, Cout, s²·Cin], T =
- * ⌈K/s⌉), then DepthToSpace(s) and a crop, gives dx without multiplying the
+ * ⌈K/s⌉), then depth-to-space (s) and a crop, gives dx without multiplying the
  * zeros a stride-dilated `dy` would carry. Unequal strides: the conv over
  * the stride-dilated `dy` ({@link conv2DBackpropInputDilated}).
  *
@@ -291,10 +291,11 @@ export function conv2DBackpropInputViaConv(args: KernelArgs): TensorInfo {
       pad: [[0, 0], [h.padBegin, h.padEnd], [w.padBegin, w.padEnd], [0, 0]],
       dataFormat: "NHWC",
     });
-    const a = s.run("DepthToSpace", { x: z }, {
-      blockSize: st,
-      dataFormat: "NHWC",
-    });
+    // depth-to-space as reshape/transpose (wasm's DepthToSpace is ~100× slower)
+    const b = info.batchSize;
+    let a = s.run("Reshape", { x: z }, { shape: [b, hq, wq, st, st, ci] });
+    a = s.run("Transpose", { x: a }, { perm: [0, 1, 3, 2, 4, 5] });
+    a = s.run("Reshape", { x: a }, { shape: [b, hq * st, wq * st, ci] });
     return s.run("Slice", { x: a }, {
       begin: [0, pt, pl, 0],
       size: [info.batchSize, info.inHeight, info.inWidth, ci],
