@@ -93,6 +93,7 @@ async function timeTfjs(c: Case, reps: number, optimizer: string) {
     const t = performance.now();
     for (let i = 0; i < reps; i++) fn();
     res[name] = (performance.now() - t) / reps;
+    console.log(JSON.stringify(res)); // partial results survive a later crash
   }
   opt.dispose();
   tf.dispose([x, yc]);
@@ -112,6 +113,7 @@ async function timeTfjsIsolated(
   { res?: Record<string, number>; optimizer: string; errors: string[] }
 > {
   const errors: string[] = [];
+  let partial: Record<string, number> | undefined;
   for (const optimizer of ["adam", "sgd"]) {
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -126,18 +128,24 @@ async function timeTfjsIsolated(
       stdout: "piped",
       stderr: "piped",
     }).output();
-    const text =
-      new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
-    if (out.success && text.startsWith("{")) {
-      return { res: JSON.parse(text), optimizer, errors };
+    const lines = new TextDecoder().decode(out.stdout).split("\n").filter((l) =>
+      l.startsWith("{")
+    );
+    const last = lines.length > 0
+      ? JSON.parse(lines[lines.length - 1])
+      : undefined;
+    if (out.success && last?.train_ms !== undefined) {
+      return { res: last, optimizer, errors };
     }
+    partial ??= last;
     const err = new TextDecoder().decode(out.stderr).split("\n").find((l) =>
       /error/i.test(l)
-    ) ??
-      `exit ${out.code}`;
-    errors.push(`${optimizer}: ${err.replace(/\x1b\[[0-9;]*m/g, "").trim()}`);
+    ) ?? `exit ${out.code}`;
+    errors.push(
+      `${optimizer}: ${err.replace(/\x1b\[[0-9;]*m/g, "").trim()}`,
+    );
   }
-  return { optimizer: "none", errors };
+  return { res: partial, optimizer: "none", errors };
 }
 
 async function torchAvailable(): Promise<boolean> {
@@ -225,6 +233,8 @@ async function main() {
       } MiB; tfjs optimizer ${run.optimizer}${
         run.optimizer === "sgd"
           ? " (Adam's two slots did not fit the 4 GiB wasm heap)"
+          : run.optimizer === "none"
+          ? " (no training step fitted the 4 GiB wasm heap; PyTorch trains with Adam)"
           : ""
       }`,
     );
@@ -233,12 +243,20 @@ async function main() {
         r.forward_ms.toFixed(0).padStart(7)
       } ms (${
         (c.batch * 1000 / r.forward_ms).toFixed(2)
-      } samples/s)   train step ${r.train_ms.toFixed(0).padStart(7)} ms (${
-        (c.batch * 1000 / r.train_ms).toFixed(2)
-      } samples/s)`;
+      } samples/s)   train step ${
+        r.train_ms === undefined
+          ? "    n/a"
+          : `${r.train_ms.toFixed(0).padStart(7)} ms (${
+            (c.batch * 1000 / r.train_ms).toFixed(2)
+          } samples/s)`
+      }`;
     console.log(line(`tfjs-${info.name}`, t));
     if (torch) {
-      const p = await timeTorch(c, reps, run.optimizer);
+      const p = await timeTorch(
+        c,
+        reps,
+        run.optimizer === "none" ? "adam" : run.optimizer,
+      );
       if (typeof p === "string") {
         console.log(`  torch     ${p}`);
       } else {
@@ -246,7 +264,11 @@ async function main() {
         console.log(
           `  ratio tfjs/torch: forward ${
             (t.forward_ms / p.forward_ms).toFixed(2)
-          }×, train step ${(t.train_ms / p.train_ms).toFixed(2)}×`,
+          }×, train step ${
+            t.train_ms === undefined
+              ? "n/a"
+              : `${(t.train_ms / p.train_ms).toFixed(2)}×`
+          }`,
         );
       }
     }
