@@ -52,14 +52,14 @@ const WASM: Provision[] = [
     kernelFunc: conv2DBackpropInputViaConv as tf.KernelFunc,
     mode: "replace",
     reason:
-      "wasm's own is a naive loop; a conv over the dilated dy runs on XNNPACK (see scripts/bench/kernels_bench.ts)",
+      "wasm's own is a naive loop; the sub-pixel conv form runs on XNNPACK, 3–11× faster (scripts/bench/kernels_bench.ts)",
   },
   {
     kernelName: "DepthwiseConv2dNativeBackpropFilter",
     kernelFunc: depthwiseBackpropFilterWasm as tf.KernelFunc,
     mode: "missing",
     reason:
-      "missing on wasm (depthwise conv weight gradient); the heap loop beat the depthwise-conv form 1.5–6× (scripts/bench/kernels_bench.ts)",
+      "missing on wasm (depthwise conv weight gradient); the heap loop beat the depthwise-conv form 2–5× (scripts/bench/kernels_bench.ts)",
   },
   {
     kernelName: "DepthwiseConv2dNativeBackpropInput",
