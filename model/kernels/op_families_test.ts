@@ -200,3 +200,24 @@ for (const backend of ["cpu", "wasm", "webgpu"]) {
 if (!hasGpu) {
   console.warn("webgpu skipped: navigator.gpu has no adapter on this machine");
 }
+
+for (const backend of ["wasm", "webgpu"]) {
+  Deno.test({
+    name:
+      `every model op family: a repeated step on ${backend} gives bit-identical loss and gradients`,
+    ignore: backend === "webgpu" && !hasGpu,
+    fn: async () => {
+      const a = await onBackend(backend, lossAndGrads);
+      const b = await onBackend(backend, lossAndGrads);
+      if (a.loss !== b.loss) throw new Error(`loss ${a.loss} then ${b.loss}`);
+      for (const n of NAMES) {
+        const i = a.grads[n].findIndex((v, j) => v !== b.grads[n][j]);
+        if (i >= 0) {
+          throw new Error(
+            `gradient of ${n}[${i}]: ${a.grads[n][i]} then ${b.grads[n][i]}`,
+          );
+        }
+      }
+    },
+  });
+}
