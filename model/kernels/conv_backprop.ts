@@ -235,6 +235,75 @@ export function conv2DBackpropFilterViaConv(
 }
 
 /**
+ * Conv2DBackpropFilter as im2col + one matrix product: the K·K strided
+ * windows of the padded `x` are concatenated along channels into
+ * [B·OH·OW, KH·KW·Cin] patches, and `patchesᵀ · dy` is the filter gradient.
+ * On wasm it was 4–15× slower than {@link conv2DBackpropFilterViaConv} on
+ * every shape of `scripts/bench/kernels_bench.ts`, so it is not registered;
+ * it is kept as the benchmark's alternative.
+ *
+ * @param args the kernel call (inputs `x`, `dy`; attrs as tf's kernel).
+ * @returns the filter gradient [KH, KW, Cin, Cout].
+ */
+export function conv2DBackpropFilterIm2col(args: KernelArgs): TensorInfo {
+  const kernel = "Conv2DBackpropFilter";
+  const x = input(args, "x", kernel);
+  const dy = input(args, "dy", kernel);
+  const attrs = args.attrs as unknown as Attrs;
+  checkNHWC(attrs, kernel);
+  const filterShape = attrs.filterShape as number[];
+  const info = convInfo(x.shape, filterShape, attrs, false);
+  checkStrideDilation(
+    pair(attrs.strides, "strides"),
+    pair(attrs.dilations, "dilations"),
+    kernel,
+  );
+  const [kh, kw, ci, co] = filterShape;
+  const { batchSize: b, outHeight: oh, outWidth: ow } = info;
+  const sh = info.strideHeight, sw = info.strideWidth;
+  return withScope(args.backend, (s) => {
+    const [h, w] = filterGradSpans(info);
+    const xc = crop(s, x, h, w);
+    const xp = s.run("PadV2", { x: xc }, {
+      paddings: [[0, 0], [h.padBegin, h.padEnd], [w.padBegin, w.padEnd], [
+        0,
+        0,
+      ]],
+      constantValue: 0,
+    });
+    const taps: TensorInfo[] = [];
+    for (let i = 0; i < kh; i++) {
+      for (let j = 0; j < kw; j++) {
+        taps.push(s.run("StridedSlice", { x: xp }, {
+          begin: [0, i, j, 0],
+          end: [b, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, ci],
+          strides: [1, sh, sw, 1],
+          beginMask: 0,
+          endMask: 0,
+          ellipsisMask: 0,
+          newAxisMask: 0,
+          shrinkAxisMask: 0,
+        }));
+      }
+    }
+    const patches = taps.length === 1 ? taps[0] : s.run(
+      "Concat",
+      taps as unknown as Record<string, TensorInfo>,
+      { axis: 3 },
+    );
+    const a = s.run("Reshape", { x: patches }, {
+      shape: [1, b * oh * ow, kh * kw * ci],
+    });
+    const d = s.run("Reshape", { x: dy }, { shape: [1, b * oh * ow, co] });
+    const g = s.run("BatchMatMul", { a, b: d }, {
+      transposeA: true,
+      transposeB: false,
+    });
+    return s.run("Reshape", { x: g }, { shape: [kh, kw, ci, co] });
+  });
+}
+
+/**
  * Conv2DBackpropInput as forward convolutions. Stride 1: a conv of `dy`
  * with the flipped, in/out-swapped filter. Equal strides s > 1: the
  * sub-pixel form — input position `g = s·i′ + r` (g = i + pad) only meets

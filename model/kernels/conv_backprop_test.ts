@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../runtime.ts";
 import { nativeKernelConfig } from "./register.ts";
 import {
+  conv2DBackpropFilterIm2col,
   conv2DBackpropInputDilated,
   depthwiseBackpropFilterViaConv,
 } from "./conv_backprop.ts";
@@ -237,7 +238,7 @@ Deno.test("the provided conv gradient kernels reject dilation > 1 and NCHW by na
   });
 });
 
-Deno.test("unregistered alternatives (depthwise dW as a conv, dX over dilated dy) agree with the registered kernels", async () => {
+Deno.test("unregistered alternatives (depthwise dW as a conv, conv dW by im2col, dX over dilated dy) agree with the registered kernels", async () => {
   await onBackend("wasm", async () => {
     const backend = tf.backend();
     const asTensor = (i: tf.TensorInfo) =>
@@ -288,6 +289,25 @@ Deno.test("unregistered alternatives (depthwise dW as a conv, dX over dilated dy
             ...base,
             inputShape: c.x,
           } as unknown as tf.NamedAttrMap;
+          const fAttrs = {
+            ...base,
+            filterShape: wShape,
+          } as unknown as tf.NamedAttrMap;
+          pairs.push([
+            asTensor(
+              conv2DBackpropFilterIm2col({
+                inputs: { x, dy },
+                backend,
+                attrs: fAttrs,
+              }),
+            ),
+            tf.engine().runKernel(
+              "Conv2DBackpropFilter",
+              { x, dy },
+              fAttrs,
+            ) as tf.Tensor,
+            "conv dW im2col vs registered",
+          ]);
           pairs.push([
             asTensor(
               conv2DBackpropInputDilated({

@@ -14,6 +14,7 @@ export {
   registerProvidedKernels,
 } from "./register.ts";
 export {
+  conv2DBackpropFilterIm2col,
   conv2DBackpropFilterViaConv,
   conv2DBackpropInputDilated,
   conv2DBackpropInputViaConv,

@@ -24,6 +24,8 @@ import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
 import { initBackend } from "../../model/runtime.ts";
 import {
+  conv2DBackpropFilterIm2col,
+  conv2DBackpropFilterViaConv,
   conv2DBackpropInputDilated,
   depthwiseBackpropFilterViaConv,
   depthwiseBackpropFilterWasm,
@@ -200,6 +202,21 @@ for (const s of SHAPES) {
     });
   }
   let tAltF = NaN;
+  if (!s.depthwise) {
+    const backend = tf.backend();
+    const registered = tf.getKernel(fKernel, "wasm")?.kernelFunc;
+    const alt = registered === conv2DBackpropFilterIm2col
+      ? conv2DBackpropFilterViaConv
+      : conv2DBackpropFilterIm2col;
+    tAltF = time(() => {
+      const o = alt({
+        inputs: { x, dy },
+        backend,
+        attrs: fAttrs as unknown as tf.NamedAttrMap,
+      });
+      backend.disposeData(o.dataId);
+    });
+  }
   if (s.depthwise) {
     const backend = tf.backend();
     const alt =
