@@ -6,9 +6,12 @@
  *   strides) vs wasm's native (loop) kernel and vs the conv over the
  *   stride-dilated dy, beside the forward conv (same FLOPs);
  * - Conv2DBackpropFilter, DepthwiseConv2dNativeBackpropFilter/Input (absent
- *   on wasm): the provided kernels beside the forward conv, the
- *   depthwise weight gradient's heap loop vs its depthwise-conv form, and
- *   all of them vs the cpu backend's kernels.
+ *   on wasm): the provided kernels beside the forward conv; column
+ *   "alt/ours dW" is the unregistered alternative over the registered one
+ *   (conv: im2col + matMul vs the conv form; depthwise: the depthwise-conv
+ *   form vs the heap loop); with `--cpu`, the cpu backend's kernels too;
+ * - one training step of a small conv net with the provided vs the native
+ *   Conv2DBackpropInput.
  *
  * Usage: `deno run -A scripts/bench/kernels_bench.ts [--batch 8] [--reps 5] [--cpu]`
  *
