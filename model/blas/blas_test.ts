@@ -1,0 +1,381 @@
+/**
+ * Tests of the BLAS path: sgemm against a naive product, determinism (repeat
+ * calls, thread counts), and every BLAS kernel against TensorFlow.js' plain
+ * path (same backend, BLAS off) for values and gradients on wasm and cpu.
+ * They skip, saying so, when no BLAS library is installed.
+ */
+import * as tf from "@tensorflow/tfjs";
+import {
+  deepStrictEqual as assertEquals,
+  ok as assert,
+  throws as assertThrows,
+} from "node:assert/strict";
+import { initBackend } from "../runtime.ts";
+import {
+  blasStatus,
+  disableBlasKernels,
+  enableBlasKernels,
+  loadBlas,
+} from "./mod.ts";
+
+const probe = loadBlas({ threads: 1 });
+probe?.close();
+const ignore = probe === null;
+if (ignore) {
+  console.log(
+    "model/blas tests skipped: no BLAS library found (install libopenblas0-pthread)",
+  );
+}
+
+/** Deterministic pseudo-random floats in [-1, 1). */
+function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
+  }
+  return out;
+}
+
+function assertClose(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  rel: number,
+  what: string,
+): void {
+  assertEquals(got.length, want.length, `${what}: length`);
+  let scale = 0, worst = 0;
+  for (let i = 0; i < want.length; i++) {
+    scale = Math.max(scale, Math.abs(want[i]));
+  }
+  for (let i = 0; i < want.length; i++) {
+    worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  }
+  assert(
+    worst <= rel * Math.max(scale, 1e-30),
+    `${what}: max |diff| ${worst} > ${rel} × max |want| ${scale}`,
+  );
+}
+
+function bitsEqual(a: Float32Array, b: Float32Array): boolean {
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+Deno.test({
+  name:
+    "sgemm matches a naive float64 product for every transpose, offset and leading dimension",
+  ignore,
+  fn() {
+    const blas = loadBlas({ threads: 2 })!;
+    try {
+      const m = 13, n = 7, k = 29, pad = 3;
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          const lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad;
+          const ldc = n + pad;
+          const a = rand(5 + (ta ? k : m) * lda, 1),
+            b = rand(2 + (tb ? n : k) * ldb, 2);
+          const c0 = rand(1 + m * ldc, 3);
+          const c = c0.slice();
+          const alpha = 0.75, beta = -0.5;
+          blas.sgemm(
+            ta,
+            tb,
+            m,
+            n,
+            k,
+            alpha,
+            a.subarray(5),
+            lda,
+            b.subarray(2),
+            ldb,
+            beta,
+            c.subarray(1),
+            ldc,
+          );
+          const want: number[] = [], got: number[] = [];
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let s = 0;
+              for (let p = 0; p < k; p++) {
+                const av = a[5 + (ta ? p * lda + i : i * lda + p)];
+                const bv = b[2 + (tb ? j * ldb + p : p * ldb + j)];
+                s += av * bv;
+              }
+              want.push(alpha * s + beta * c0[1 + i * ldc + j]);
+              got.push(c[1 + i * ldc + j]);
+            }
+          }
+          assertClose(got, want, 1e-6, `sgemm ta=${ta} tb=${tb}`);
+          // padding columns untouched
+          assertEquals(c[1 + n], c0[1 + n]);
+        }
+      }
+    } finally {
+      blas.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "sgemm is bit-identical across repeat calls at a fixed thread count; 1 and 2 threads agree to rounding",
+  ignore,
+  fn() {
+    const blas = loadBlas({ threads: 1 })!;
+    try {
+      const m = 301, n = 257, k = 515;
+      const a = rand(m * k, 4), b = rand(k * n, 5);
+      const run = () => {
+        const c = new Float32Array(m * n);
+        blas.sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n);
+        return c;
+      };
+      const one = run();
+      assert(bitsEqual(one, run()), "1 thread: repeat call differs");
+      blas.setThreads(2);
+      const two = run();
+      assert(bitsEqual(two, run()), "2 threads: repeat call differs");
+      // the thread count is part of the reproducibility key: OpenBLAS' 1-
+      // and 2-thread results may differ in the last bits, never by more
+      assertClose(two, one, 1e-6, "1 vs 2 threads");
+    } finally {
+      blas.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "loadBlas returns null for a missing library and rejects a bad thread count",
+  fn() {
+    assertEquals(loadBlas({ path: "/nonexistent/libopenblas.so.0" }), null);
+    assertThrows(
+      () => loadBlas({ threads: 0 }),
+      /threads must be a positive integer, got 0/,
+    );
+    assertThrows(
+      () => enableBlasKernels({ backends: ["webgpu" as "wasm"] }),
+      /backends: "webgpu" is not one of wasm, cpu/,
+    );
+    assertThrows(
+      () => enableBlasKernels({ tuning: { minFlops: -1 } }),
+      /tuning.minFlops is invalid: -1/,
+    );
+  },
+});
+
+interface Case {
+  name: string;
+  /** returns [value, ...gradients] of the case's computation. */
+  run(): tf.Tensor[];
+}
+
+function t(shape: number[], seed: number): tf.Tensor {
+  return tf.tensor(rand(shape.reduce((a, b) => a * b, 1), seed), shape);
+}
+
+const matmulCase = (
+  name: string,
+  as: number[],
+  bs: number[],
+  ta: boolean,
+  tb: boolean,
+  grads = true,
+): Case => ({
+  name,
+  run: () =>
+    tf.tidy(() => {
+      const a = t(as, 11), b = t(bs, 12);
+      const y = tf.matMul(a, b, ta, tb);
+      if (!grads) return [y]; // tfjs-core's gradient rejects a broadcast batch
+      const dy = t(y.shape, 13);
+      const [ga, gb] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+        tf.mul(tf.matMul(p, q, ta, tb), dy).sum()
+      )([a, b]);
+      return [y, ga, gb];
+    }),
+});
+
+const convCase = (
+  name: string,
+  xs: [number, number, number, number],
+  fs: [number, number, number, number],
+  stride: number,
+  pad: "same" | "valid" | number,
+  dilation = 1,
+): Case => ({
+  name,
+  run: () =>
+    tf.tidy(() => {
+      const x = t(xs, 21) as tf.Tensor4D, w = t(fs, 22) as tf.Tensor4D;
+      const y = tf.conv2d(x, w, stride, pad, "NHWC", dilation);
+      if (dilation !== 1) return [y]; // tfjs has no gradient for dilation > 1
+      const dy = t(y.shape, 23);
+      const [gx, gw] = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+        tf.mul(tf.conv2d(p as tf.Tensor4D, q as tf.Tensor4D, stride, pad), dy)
+          .sum()
+      )([x, w]);
+      return [y, gx, gw];
+    }),
+});
+
+const CASES: Case[] = [
+  matmulCase("linear [96, 64]·[64, 48]", [96, 64], [64, 48], false, false),
+  matmulCase("aᵀ·b", [64, 96], [64, 48], true, false),
+  matmulCase("a·bᵀ batched [6, 49, 32]", [6, 49, 32], [6, 49, 32], false, true),
+  matmulCase(
+    "aᵀ·bᵀ batched rank 4",
+    [2, 3, 40, 33],
+    [2, 3, 17, 40],
+    true,
+    true,
+  ),
+  matmulCase(
+    "broadcast batch of a",
+    [1, 40, 33],
+    [5, 33, 17],
+    false,
+    false,
+    false,
+  ),
+  convCase(
+    "conv 3×3 s2 pad 1, 2 channels (stem)",
+    [3, 20, 18, 2],
+    [3, 3, 2, 16],
+    2,
+    1,
+  ),
+  convCase(
+    "conv 3×3 s1 same, 32 channels",
+    [2, 9, 11, 32],
+    [3, 3, 32, 24],
+    1,
+    "same",
+  ),
+  convCase("conv 3×3 s2 valid", [2, 13, 12, 8], [3, 3, 8, 20], 2, "valid"),
+  convCase("conv 1×1", [2, 7, 7, 40], [1, 1, 40, 24], 1, 0),
+  convCase("conv 3×3 dilation 2", [2, 12, 12, 8], [3, 3, 8, 8], 1, "same", 2),
+];
+
+async function comparePaths(backend: "wasm" | "cpu"): Promise<void> {
+  await initBackend(backend);
+  disableBlasKernels();
+  const plain = CASES.map((c) => c.run());
+  const status = enableBlasKernels({
+    threads: 2,
+    backends: [backend],
+    tuning: { minFlops: 0 },
+  });
+  assert(status !== null);
+  try {
+    for (let i = 0; i < CASES.length; i++) {
+      const fast = CASES[i].run();
+      assertEquals(fast.length, plain[i].length);
+      for (let j = 0; j < fast.length; j++) {
+        assertEquals(
+          fast[j].shape,
+          plain[i][j].shape,
+          `${CASES[i].name} [${j}] shape`,
+        );
+        assertClose(
+          fast[j].dataSync(),
+          plain[i][j].dataSync(),
+          1e-5,
+          `${backend}: ${CASES[i].name} ${j === 0 ? "value" : `gradient ${j}`}`,
+        );
+      }
+      tf.dispose(fast);
+    }
+  } finally {
+    disableBlasKernels();
+    tf.dispose(plain.flat());
+  }
+}
+
+Deno.test({
+  name:
+    "BLAS kernels match the plain wasm path (values and gradients within 1e-5 relative)",
+  ignore,
+  fn: () => comparePaths("wasm"),
+});
+
+Deno.test({
+  name:
+    "BLAS kernels match the plain cpu path (values and gradients within 1e-5 relative)",
+  ignore,
+  fn: () => comparePaths("cpu"),
+});
+
+Deno.test({
+  name:
+    "disabling BLAS puts back the replaced kernels; int32 matmul falls back",
+  ignore,
+  async fn() {
+    await initBackend("cpu");
+    disableBlasKernels();
+    const before = tf.getKernel("BatchMatMul", "wasm")!.kernelFunc;
+    const beforeConv = tf.getKernel("Conv2DBackpropFilter", "wasm")!.kernelFunc;
+    enableBlasKernels({ threads: 1, tuning: { minFlops: 0 } });
+    try {
+      assert(blasStatus() !== null);
+      assert(tf.getKernel("BatchMatMul", "wasm")!.kernelFunc !== before);
+      assert(tf.getKernel("BatchMatMul", "cpu")!.kernelFunc !== before);
+      const y = tf.matMul(
+        tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"),
+        tf.tensor2d([[5], [6]], [2, 1], "int32"),
+      );
+      assertEquals(y.dtype, "int32");
+      assertEquals(Array.from(y.dataSync()), [17, 39]);
+      y.dispose();
+    } finally {
+      disableBlasKernels();
+    }
+    assertEquals(blasStatus(), null);
+    assert(tf.getKernel("BatchMatMul", "wasm")!.kernelFunc === before);
+    assert(
+      tf.getKernel("Conv2DBackpropFilter", "wasm")!.kernelFunc === beforeConv,
+    );
+  },
+});
+
+Deno.test({
+  name: "a seeded training step with BLAS is bit-identical run to run",
+  ignore,
+  async fn() {
+    await initBackend("wasm");
+    enableBlasKernels({ threads: 2 });
+    try {
+      const step = () =>
+        tf.tidy(() => {
+          const w1 = tf.variable(t([3, 3, 2, 16], 31), true, "blas_w1");
+          const w2 = tf.variable(t([16 * 8 * 8, 10], 32), true, "blas_w2");
+          const x = t([8, 16, 16, 2], 33) as tf.Tensor4D;
+          const f = () => {
+            const h = tf.relu(tf.conv2d(x, w1 as tf.Tensor4D, 2, 1));
+            const logits = tf.matMul(tf.reshape(h, [8, -1]), w2);
+            return tf.losses.softmaxCrossEntropy(
+              tf.oneHot(tf.range(0, 8, 1, "int32"), 10),
+              logits,
+            ) as tf.Scalar;
+          };
+          const { value, grads } = tf.variableGrads(f, [w1, w2]);
+          w1.assign(w1.sub(grads.blas_w1.mul(0.1)));
+          w2.assign(w2.sub(grads.blas_w2.mul(0.1)));
+          const out = [value.dataSync()[0], ...w1.dataSync(), ...w2.dataSync()];
+          w1.dispose();
+          w2.dispose();
+          return Float32Array.from(out);
+        });
+      const a = step(), b = step();
+      assert(bitsEqual(a, b), "two seeded steps differ");
+    } finally {
+      disableBlasKernels();
+    }
+  },
+});

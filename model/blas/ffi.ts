@@ -1,0 +1,229 @@
+/**
+ * A system CBLAS (OpenBLAS preferred) reached through Deno's FFI: finds the
+ * shared library at run time by probing standard paths, binds
+ * `cblas_sgemm` and, when present, OpenBLAS' thread-count controls.
+ * Nothing is downloaded; when no library is found {@link loadBlas} returns
+ * null and callers keep TensorFlow.js' own kernels.
+ *
+ * Determinism: OpenBLAS' sgemm splits the output (M/N), never the K sum,
+ * across threads, and its K blocking does not depend on the thread count,
+ * so a given call gives the same bits run to run; {@link loadBlas} still
+ * sets the thread count explicitly (`openblas_set_num_threads`) so that a
+ * run is reproducible whatever `OPENBLAS_NUM_THREADS` says. `blas_test.ts`
+ * checks both (repeat calls, and 1 vs 2 threads).
+ *
+ * @module
+ */
+
+/** Row-major storage (`CblasRowMajor`). */
+const ROW_MAJOR = 101;
+/** `CblasNoTrans`. */
+const NO_TRANS = 111;
+/** `CblasTrans`. */
+const TRANS = 112;
+
+/**
+ * Shared libraries tried in order by {@link loadBlas} when no path is
+ * given. The first one that opens and exports `cblas_sgemm` wins. Debian's
+ * `libopenblas0-pthread` installs the first two; the plain names let the
+ * dynamic linker search its own paths last.
+ */
+export const BLAS_CANDIDATES: readonly string[] = [
+  "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+  "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+  "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+  "/usr/lib/aarch64-linux-gnu/openblas-pthread/libopenblas.so.0",
+  "/usr/lib64/libopenblas.so.0",
+  "/usr/lib64/libopenblasp.so.0",
+  "/usr/lib/libopenblas.so.0",
+  "/usr/local/lib/libopenblas.so.0",
+  "/usr/local/lib/libopenblas.so",
+  "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+  "/usr/local/opt/openblas/lib/libopenblas.dylib",
+  "/usr/lib/x86_64-linux-gnu/libblas.so.3",
+  "/usr/lib/aarch64-linux-gnu/libblas.so.3",
+  "libopenblas.so.0",
+  "libblas.so.3",
+];
+
+const SGEMM = {
+  parameters: [
+    "i32", // order
+    "i32", // transA
+    "i32", // transB
+    "i32", // M
+    "i32", // N
+    "i32", // K
+    "f32", // alpha
+    "buffer", // A
+    "i32", // lda
+    "buffer", // B
+    "i32", // ldb
+    "f32", // beta
+    "buffer", // C
+    "i32", // ldc
+  ],
+  result: "void",
+} as const;
+
+const CORE = { cblas_sgemm: SGEMM } as const;
+const OPENBLAS = {
+  openblas_set_num_threads: { parameters: ["i32"], result: "void" },
+  openblas_get_num_threads: { parameters: [], result: "i32" },
+  openblas_get_config: { parameters: [], result: "pointer" },
+} as const;
+
+/** A loaded CBLAS library. */
+export interface Blas {
+  /** the shared library that was opened. */
+  readonly path: string;
+  /** OpenBLAS' build description (`openblas_get_config`), or "" for other BLAS. */
+  readonly config: string;
+  /** threads sgemm uses (1 when the library has no thread control). */
+  readonly threads: number;
+  /**
+   * Row-major `C = alpha·op(A)·op(B) + beta·C` with op(A) [m, k], op(B)
+   * [k, n], C [m, n]; `a`, `b`, `c` start at the first element and `lda`,
+   * `ldb`, `ldc` are row strides (elements).
+   */
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
+  /**
+   * Sets the thread count (OpenBLAS only; a no-op elsewhere).
+   *
+   * @param threads a positive integer.
+   */
+  setThreads(threads: number): void;
+  /** Closes the library; the object must not be used afterwards. */
+  close(): void;
+}
+
+/** Options of {@link loadBlas}. */
+export interface LoadBlasOptions {
+  /** library path; when given, only it is tried. */
+  path?: string;
+  /**
+   * sgemm threads (default: `navigator.hardwareConcurrency`); set
+   * explicitly so that results do not depend on `OPENBLAS_NUM_THREADS`.
+   */
+  threads?: number;
+}
+
+function checkThreads(threads: number): void {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(
+      `BLAS: threads must be a positive integer, got ${threads}`,
+    );
+  }
+}
+
+function checkDims(m: number, n: number, k: number): void {
+  for (const [name, v] of [["m", m], ["n", n], ["k", k]] as const) {
+    if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) {
+      throw new Error(`sgemm: ${name} must be a non-negative int32, got ${v}`);
+    }
+  }
+}
+
+function open(path: string): Blas | null {
+  let core: Deno.DynamicLibrary<typeof CORE>;
+  try {
+    core = Deno.dlopen(path, CORE);
+  } catch {
+    return null;
+  }
+  let ob: Deno.DynamicLibrary<typeof OPENBLAS> | null = null;
+  try {
+    ob = Deno.dlopen(path, OPENBLAS);
+  } catch {
+    ob = null; // a CBLAS without OpenBLAS' extensions
+  }
+  const sg = core.symbols.cblas_sgemm;
+  let threads = 1;
+  const config = ob
+    ? Deno.UnsafePointerView.getCString(ob.symbols.openblas_get_config()!)
+    : "";
+  const blas: Blas = {
+    path,
+    config,
+    get threads() {
+      return threads;
+    },
+    sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+      checkDims(m, n, k);
+      if (m === 0 || n === 0) return;
+      sg(
+        ROW_MAJOR,
+        ta ? TRANS : NO_TRANS,
+        tb ? TRANS : NO_TRANS,
+        m,
+        n,
+        k,
+        alpha,
+        a,
+        Math.max(1, lda),
+        b,
+        Math.max(1, ldb),
+        beta,
+        c,
+        Math.max(1, ldc),
+      );
+    },
+    setThreads(t: number) {
+      checkThreads(t);
+      if (!ob) return;
+      ob.symbols.openblas_set_num_threads(t);
+      threads = ob.symbols.openblas_get_num_threads();
+    },
+    close() {
+      core.close();
+      ob?.close();
+    },
+  };
+  return blas;
+}
+
+/**
+ * Opens the first usable CBLAS library.
+ *
+ * @param options an explicit library path and the thread count.
+ * @returns the library, or null when none of the candidates (or the given
+ *   path) opens with a `cblas_sgemm` symbol.
+ * @throws Error when `threads` is not a positive integer.
+ *
+ * @example
+ * ```ts ignore
+ * const blas = loadBlas({ threads: 2 });
+ * if (blas) {
+ *   const c = new Float32Array(4);
+ *   blas.sgemm(false, false, 2, 2, 1, 1, new Float32Array([1, 2]), 1,
+ *     new Float32Array([3, 4]), 2, 0, c, 2); // c = [3, 4, 6, 8]
+ * }
+ * ```
+ */
+export function loadBlas(options: LoadBlasOptions = {}): Blas | null {
+  const threads = options.threads ?? navigator.hardwareConcurrency ?? 1;
+  checkThreads(threads);
+  const paths = options.path !== undefined ? [options.path] : BLAS_CANDIDATES;
+  for (const p of paths) {
+    const blas = open(p);
+    if (blas) {
+      blas.setThreads(threads);
+      return blas;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,51 @@
+/**
+ * Faster CPU kernels for TensorFlow.js through the system's BLAS
+ * (OpenBLAS' `cblas_sgemm` reached with Deno's FFI): BatchMatMul, Conv2D
+ * and Conv2D's two gradients for the wasm and cpu backends. Opt-in and
+ * cleanly absent: {@link enableBlasKernels} returns null and changes
+ * nothing when no BLAS library is installed (Debian: `libopenblas0-pthread`).
+ * Needs `--allow-ffi`.
+ *
+ * @example
+ * ```ts ignore
+ * import { initBackend } from "../mod.ts";
+ * import { enableBlasKernels } from "./mod.ts";
+ *
+ * await initBackend("wasm");
+ * const blas = enableBlasKernels({ threads: 2 });
+ * console.log(blas ? `sgemm from ${blas.path}` : "no BLAS: tfjs kernels");
+ * ```
+ *
+ * @module
+ */
+export {
+  type Blas,
+  BLAS_CANDIDATES,
+  loadBlas,
+  type LoadBlasOptions,
+} from "./ffi.ts";
+export {
+  blasBatchMatMul,
+  blasConv2D,
+  blasConv2DBackpropFilter,
+  blasConv2DBackpropInput,
+  type BlasKernelArgs,
+  type BlasKernelFunc,
+  type BlasKernelOptions,
+  blasReachable,
+  DEFAULT_BLAS_KERNEL_OPTIONS,
+  type KernelBackend,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from "./kernels.ts";
+export {
+  BLAS_KERNEL_NAMES,
+  type BlasBackendName,
+  type BlasKernelName,
+  type BlasStatus,
+  blasStatus,
+  disableBlasKernels,
+  enableBlasKernels,
+  type EnableBlasOptions,
+} from "./register.ts";

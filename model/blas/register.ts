@@ -1,0 +1,196 @@
+/**
+ * Puts the BLAS kernels ({@link blasBatchMatMul}, {@link blasConv2D} and the
+ * conv gradients) in TensorFlow.js' kernel registry for the wasm and cpu
+ * backends, over whatever is registered there (the backend's own kernel or
+ * one from `model/kernels`), which stays the fallback; and takes them out
+ * again. Opt-in: nothing changes until {@link enableBlasKernels} is called
+ * (or `MERBA_BLAS=1` is set, see `auto.ts`).
+ *
+ * Results with BLAS on differ in the last bits from those with it off
+ * (another summation order), so the setting is part of what makes a run
+ * reproducible: same seed + backend + BLAS setting (+ thread count) ⇒ the
+ * same bits.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+// The backends and model/kernels register their kernels on import; the
+// BLAS kernels must come after them (they keep them as fallbacks).
+import "@tensorflow/tfjs-backend-wasm";
+import "@tensorflow/tfjs-backend-cpu";
+import "../kernels/mod.ts";
+import { type Blas, loadBlas, type LoadBlasOptions } from "./ffi.ts";
+import {
+  blasBatchMatMul,
+  blasConv2D,
+  blasConv2DBackpropFilter,
+  blasConv2DBackpropInput,
+  type BlasKernelFunc,
+  type BlasKernelOptions,
+  DEFAULT_BLAS_KERNEL_OPTIONS,
+} from "./kernels.ts";
+
+/** Kernels {@link enableBlasKernels} can provide. */
+export type BlasKernelName =
+  | "BatchMatMul"
+  | "Conv2D"
+  | "Conv2DBackpropFilter"
+  | "Conv2DBackpropInput";
+
+/** Every {@link BlasKernelName}. */
+export const BLAS_KERNEL_NAMES: readonly BlasKernelName[] = [
+  "BatchMatMul",
+  "Conv2D",
+  "Conv2DBackpropFilter",
+  "Conv2DBackpropInput",
+];
+
+/** Backends the BLAS kernels can serve. */
+export type BlasBackendName = "wasm" | "cpu";
+
+/** Options of {@link enableBlasKernels}. */
+export interface EnableBlasOptions extends LoadBlasOptions {
+  /** backends to serve (default both). */
+  backends?: BlasBackendName[];
+  /** kernels to provide (default all). */
+  kernels?: BlasKernelName[];
+  /** thresholds (default {@link DEFAULT_BLAS_KERNEL_OPTIONS}). */
+  tuning?: Partial<BlasKernelOptions>;
+}
+
+/** What {@link enableBlasKernels} set up. */
+export interface BlasStatus {
+  /** the shared library in use. */
+  path: string;
+  /** OpenBLAS' build description, or "". */
+  config: string;
+  /** sgemm threads. */
+  threads: number;
+  /** backends served. */
+  backends: BlasBackendName[];
+  /** kernels provided. */
+  kernels: BlasKernelName[];
+  /** thresholds in use. */
+  tuning: BlasKernelOptions;
+}
+
+const FACTORIES: Record<
+  BlasKernelName,
+  (b: Blas, f: BlasKernelFunc, o: BlasKernelOptions) => BlasKernelFunc
+> = {
+  BatchMatMul: blasBatchMatMul,
+  Conv2D: blasConv2D,
+  Conv2DBackpropFilter: blasConv2DBackpropFilter,
+  Conv2DBackpropInput: blasConv2DBackpropInput,
+};
+
+let active:
+  | { blas: Blas; status: BlasStatus; replaced: tf.KernelConfig[] }
+  | null = null;
+
+/**
+ * Loads the BLAS library and registers its kernels (replacing an earlier
+ * call's). When no library is found nothing is registered.
+ *
+ * @param options library path, threads, backends, kernels and thresholds.
+ * @returns what is now in use, or null when no BLAS library was found.
+ * @throws Error naming the field for a bad backend, kernel, threads or
+ *   threshold value.
+ *
+ * @example
+ * ```ts ignore
+ * const status = enableBlasKernels({ threads: 2 });
+ * console.log(status ? `BLAS: ${status.config}` : "no BLAS library found");
+ * ```
+ */
+export function enableBlasKernels(
+  options: EnableBlasOptions = {},
+): BlasStatus | null {
+  const backends = options.backends ?? ["wasm", "cpu"];
+  for (const b of backends) {
+    if (b !== "wasm" && b !== "cpu") {
+      throw new Error(
+        `enableBlasKernels: backends: "${b}" is not one of wasm, cpu`,
+      );
+    }
+  }
+  const kernels = options.kernels ?? [...BLAS_KERNEL_NAMES];
+  for (const k of kernels) {
+    if (!BLAS_KERNEL_NAMES.includes(k)) {
+      throw new Error(
+        `enableBlasKernels: kernels: "${k}" is not one of ${
+          BLAS_KERNEL_NAMES.join(", ")
+        }`,
+      );
+    }
+  }
+  const tuning = { ...DEFAULT_BLAS_KERNEL_OPTIONS, ...options.tuning };
+  for (const [field, v] of Object.entries(tuning)) {
+    if (!Number.isFinite(v) || v < 0 || (field === "maxColsFloats" && v < 1)) {
+      throw new Error(`enableBlasKernels: tuning.${field} is invalid: ${v}`);
+    }
+  }
+  disableBlasKernels();
+  const blas = loadBlas(options);
+  if (!blas) return null;
+  const replaced: tf.KernelConfig[] = [];
+  for (const backendName of backends) {
+    for (const name of kernels) {
+      const existing = tf.getKernel(name, backendName);
+      const fallback: BlasKernelFunc =
+        (existing?.kernelFunc as BlasKernelFunc | undefined) ?? (() => {
+          throw new Error(
+            `${name}: the ${backendName} backend has no kernel to fall back on for this call`,
+          );
+        });
+      if (existing) {
+        replaced.push(existing);
+        tf.unregisterKernel(name, backendName);
+      }
+      tf.registerKernel({
+        kernelName: name,
+        backendName,
+        kernelFunc: FACTORIES[name](blas, fallback, tuning) as tf.KernelFunc,
+        // keep the replaced kernel's setup so that a backend started later
+        // still prepares its fallback
+        setupFunc: existing?.setupFunc,
+        disposeFunc: existing?.disposeFunc,
+      });
+    }
+  }
+  const status: BlasStatus = {
+    path: blas.path,
+    config: blas.config,
+    threads: blas.threads,
+    backends: [...backends],
+    kernels: [...kernels],
+    tuning,
+  };
+  active = { blas, status, replaced };
+  return { ...status };
+}
+
+/**
+ * Takes the BLAS kernels out of the registry and puts back the kernels they
+ * replaced; a no-op when they are not registered.
+ */
+export function disableBlasKernels(): void {
+  if (!active) return;
+  for (const b of active.status.backends) {
+    for (const k of active.status.kernels) {
+      if (tf.getKernel(k, b)) tf.unregisterKernel(k, b);
+    }
+  }
+  for (const c of active.replaced) tf.registerKernel(c);
+  active.blas.close();
+  active = null;
+}
+
+/**
+ * What the BLAS kernels are using, or null when they are not registered.
+ *
+ * @returns a copy of the status {@link enableBlasKernels} returned.
+ */
+export function blasStatus(): BlasStatus | null {
+  return active ? { ...active.status } : null;
+}
