@@ -10,6 +10,7 @@ import type { Tensor3D } from "../tensor_types.ts";
 import type { ParamStore } from "../params.ts";
 import { declareLinear, linear } from "./basic.ts";
 import type { LayerContext } from "./context.ts";
+import { matMul } from "./matmul.ts";
 
 /** Declares `prefix.qkv` (dim → 3·dim, bias) and `prefix.proj` (dim → dim, bias). */
 export function declareAttention(
@@ -38,8 +39,9 @@ export function attention(
       [b * heads, n, hd],
     ) as Tensor3D
   );
-  const scores = tf.mul(tf.matMul(q, k, false, true), 1 / Math.sqrt(hd));
-  const out = tf.matMul(tf.softmax(scores, -1), v); // [b*h, n, hd]
+  const kT = tf.transpose(k, [0, 2, 1]) as Tensor3D;
+  const scores = tf.mul(matMul(q, kT), 1 / Math.sqrt(hd));
+  const out = matMul(tf.softmax(scores, -1) as Tensor3D, v); // [b*h, n, hd]
   const merged = tf.reshape(
     tf.transpose(tf.reshape(out, [b, heads, n, hd]), [0, 2, 1, 3]),
     [b, n, c],

@@ -11,6 +11,7 @@ import type { Tensor, Tensor2D, Tensor4D } from "../tensor_types.ts";
 import type { ParamStore } from "../params.ts";
 import { constant, torchDefaultUniform, truncNormal } from "../params.ts";
 import { type LayerContext, passRng } from "./context.ts";
+import { matMul } from "./matmul.ts";
 
 /** How a Linear layer is initialised. */
 export type LinearInit = "trunc_normal" | "torch_default";
@@ -51,7 +52,10 @@ export function linear(
   const b = ctx.store.params.get(`${prefix}.bias`);
   const inF = x.shape[x.rank - 1];
   const outShape: number[] = [...x.shape.slice(0, -1), w.shape[1] as number];
-  let y: Tensor = tf.matMul(tf.reshape(x, [-1, inF]) as Tensor2D, w);
+  let y: Tensor = matMul(
+    tf.reshape(x, [-1, inF]) as Tensor2D,
+    w as unknown as Tensor2D,
+  );
   if (b) y = tf.add(y, b);
   return tf.reshape(y, outShape);
 }
