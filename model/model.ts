@@ -15,6 +15,12 @@
  *   `ForwardOptions.seed`, split per layer by name.
  * - `features[i]` is stage i's output before its downsample (NHWC).
  *
+ * Memory: TensorFlow.js keeps every intermediate tensor of a gradient pass
+ * until the backward pass ends. MERba-base at 224×224 keeps ≈ 1.6 GiB per
+ * sample (measured on wasm, batch 1: 2069 MiB in use after the forward,
+ * 424 MiB of it parameters), so on wasm (4 GiB heap) a 224×224 training
+ * step fits batch 1 only; smaller inputs or widths scale this down.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";

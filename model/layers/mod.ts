@@ -25,6 +25,7 @@ export {
   silu,
 } from "./basic.ts";
 export { attention, declareAttention } from "./attention.ts";
+export { matMul } from "./matmul.ts";
 export { declareResidualBlock, residualBlock } from "./block.ts";
 export {
   convBlock,
@@ -43,4 +44,10 @@ export {
 } from "./window.ts";
 export type { Layout, ParamSpec, ParamStore } from "../params.ts";
 export type { InitSpec, Rng } from "../init.ts";
-export type { Tensor, Tensor3D, Tensor4D, Variable } from "../tensor_types.ts";
+export type {
+  Tensor,
+  Tensor2D,
+  Tensor3D,
+  Tensor4D,
+  Variable,
+} from "../tensor_types.ts";
