@@ -181,12 +181,12 @@ export const DYNAMIC_PACKAGES: Readonly<Record<string, readonly string[]>> = {
 };
 
 const TFJS_SCOPE = "@tensorflow";
+/** Top-level package folders pruned (never deeper: e.g. yaml's dist/doc is code). */
 const PRUNE_DIRS = new Set([
   "test",
   "tests",
   "__tests__",
   "docs",
-  "doc",
   "example",
   "examples",
   "benchmark",
@@ -218,15 +218,15 @@ export const PACKAGE_KEEP: Readonly<
  * Whether a file of an npm package is kept. `path` is relative to the
  * package folder, `/`-separated. Dropped everywhere: source maps, type
  * declarations, TypeScript sources, markdown, HTML reports, build info, and
- * test/doc/example folders. In `@tensorflow/*` packages only `package.json`,
- * the CommonJS bundles Deno loads (`dist/*.node.js`, their `main`) and
- * `wasm-out/` (the wasm backend's binaries, except the threaded build that
- * cannot run under Deno) are kept. {@link PACKAGE_KEEP} narrows a few more.
+ * top-level test/docs/example/demo folders. In `@tensorflow/*` packages only `package.json`,
+ * the CommonJS bundles Deno loads (`dist/*.node.js`, their `main`), the
+ * wasm backend's binaries (`dist/*.wasm`, `wasm-out/`) except the threaded
+ * build that cannot run under Deno, are kept. {@link PACKAGE_KEEP} narrows a few more.
  */
 export function keepNpmFile(packageName: string, path: string): boolean {
   const parts = path.split("/");
   const name = parts[parts.length - 1];
-  if (parts.slice(0, -1).some((p) => PRUNE_DIRS.has(p))) return false;
+  if (parts.length > 1 && PRUNE_DIRS.has(parts[0])) return false;
   if (
     /\.(map|d\.ts|d\.mts|d\.cts|tsbuildinfo|md|markdown|html)$/i.test(name) ||
     (/\.(ts|mts|cts|tsx)$/.test(name))
@@ -238,7 +238,9 @@ export function keepNpmFile(packageName: string, path: string): boolean {
   if (packageName.startsWith(TFJS_SCOPE + "/")) {
     if (path === "package.json") return true;
     if (parts[0] === "dist") {
-      return parts.length === 2 && /\.node\.js$/.test(name);
+      return parts.length === 2 &&
+        (/\.node\.js$/.test(name) ||
+          (/\.wasm$/.test(name) && !/threaded/.test(name)));
     }
     if (parts[0] === "wasm-out") return !/threaded/.test(name);
     return false;
@@ -462,9 +464,28 @@ async function copyPackage(
       await Deno.symlink(await Deno.readLink(p), d);
       continue;
     }
-    await copyTree(p, d, name, "", stats);
+    await copyTree(p, d, name, "", stats, await binFiles(p));
   }
   return stats;
+}
+
+/** Files a package's `bin` field names (Deno links them when setting up). */
+async function binFiles(pkgDir: string): Promise<Set<string>> {
+  const out = new Set<string>();
+  try {
+    const pj = JSON.parse(
+      await Deno.readTextFile(join(pkgDir, "package.json")),
+    );
+    const bin = typeof pj.bin === "string"
+      ? [pj.bin]
+      : Object.values(pj.bin ?? {});
+    for (const b of bin) {
+      if (typeof b === "string") out.add(b.replace(/^\.\//, ""));
+    }
+  } catch {
+    // no or unreadable package.json: nothing forced
+  }
+  return out;
 }
 
 async function copyTree(
@@ -473,6 +494,7 @@ async function copyTree(
   pkg: string,
   rel: string,
   stats: PackedPackage,
+  force: Set<string>,
 ): Promise<void> {
   await Deno.mkdir(dest, { recursive: true });
   for await (const e of Deno.readDir(src)) {
@@ -482,10 +504,10 @@ async function copyTree(
     if (e.isSymlink) {
       await Deno.symlink(await Deno.readLink(s), d);
     } else if (e.isDirectory) {
-      await copyTree(s, d, pkg, r, stats);
+      await copyTree(s, d, pkg, r, stats, force);
     } else if (e.isFile) {
       const size = (await Deno.stat(s)).size;
-      if (keepNpmFile(pkg, r)) {
+      if (force.has(r) || keepNpmFile(pkg, r)) {
         await Deno.copyFile(s, d);
         stats.files++;
         stats.bytes += size;
