@@ -157,6 +157,7 @@ function forward(
     store,
     training: options.training,
     seed: options.seed,
+    checkpoint: options.checkpoint ?? false,
   };
   const rates = dropPathSchedule(config);
   const features: tf.Tensor4D[] = [];

@@ -145,3 +145,55 @@ for (const [name, cfg] of [["MERba", MERBA], ["MambaVision", MV]] as const) {
     m.dispose();
   });
 }
+
+for (const [name, cfg] of [["MERba", MERBA], ["MambaVision", MV]] as const) {
+  Deno.test(`${name}: gradient checkpointing gives the same loss and gradients while keeping fewer tensors alive`, async () => {
+    await initBackend("wasm");
+    const m = buildModel(cfg, 8);
+    const x = input(2, cfg, 4);
+    const run = (checkpoint: boolean) => {
+      let alive = 0;
+      const { value, grads } = tf.variableGrads(() => {
+        const o = m.apply(x, { training: true, seed: 2, checkpoint });
+        alive = tf.memory().numBytes;
+        const l = o.logits ?? tf.add(o.coarse!, o.fine!);
+        return tf.mean(tf.square(tf.sub(l, 1))) as tf.Scalar;
+      });
+      const out = {
+        loss: value.dataSync()[0],
+        grads: new Map(
+          Object.entries(grads).map(([k, g]) => [k, g.dataSync().slice()]),
+        ),
+        alive,
+      };
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const plain = run(false);
+    const n0 = tf.memory().numTensors;
+    const ckpt = run(true);
+    assert.equal(tf.memory().numTensors, n0, "tensors leaked");
+    assert.ok(Math.abs(plain.loss - ckpt.loss) <= 1e-6 * Math.abs(plain.loss));
+    assert.deepEqual(
+      [...ckpt.grads.keys()].sort(),
+      [...plain.grads.keys()].sort(),
+    );
+    for (const [k, g] of plain.grads) {
+      const h = ckpt.grads.get(k)!;
+      let worst = 0, scale = 1e-12;
+      for (let i = 0; i < g.length; i++) {
+        worst = Math.max(worst, Math.abs(g[i] - h[i]));
+        scale = Math.max(scale, Math.abs(g[i]));
+      }
+      assert.ok(
+        worst <= 1e-4 * scale + 1e-9,
+        `${k}: max |diff| ${worst} (scale ${scale})`,
+      );
+    }
+    assert.ok(
+      ckpt.alive < plain.alive,
+      `bytes alive after forward: ${ckpt.alive} vs ${plain.alive}`,
+    );
+    m.dispose();
+  });
+}

@@ -109,6 +109,13 @@ export interface ForwardOptions {
   seed?: number;
   /** also return per-stage feature maps (NHWC). */
   features?: boolean;
+  /**
+   * Gradient checkpointing of the token blocks (mixer, extractor and
+   * attention blocks): their intermediates are not kept for the backward
+   * pass but recomputed in it, trading ≈ one extra block forward for most of
+   * the activation memory. Same values and gradients as without.
+   */
+  checkpoint?: boolean;
 }
 
 /** What a forward pass returns. */

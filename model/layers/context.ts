@@ -15,6 +15,8 @@ export interface LayerContext {
   training: boolean;
   /** seed of this pass (required when training). */
   seed?: number;
+  /** recompute token blocks in the backward pass instead of keeping their intermediates. */
+  checkpoint?: boolean;
 }
 
 /**
