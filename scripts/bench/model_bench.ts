@@ -8,7 +8,9 @@
  * Both sides use drop path 0 and dropout 0 (the PyTorch twin has no
  * stochastic layers), a DGCM head with coarse + fine cross-entropy, and Adam
  * (plain SGD on both sides when Adam's state does not fit the 4 GiB wasm
- * heap). Each tfjs case runs in a child process.
+ * heap). Each tfjs case runs in a child process. The 224×224 case trains
+ * with gradient checkpointing (without it a batch-2 step needs more than the
+ * 4 GiB wasm heap); PyTorch keeps its activations.
  *
  * Usage: deno run -A scripts/bench/model_bench.ts [--reps=R] [--only=small|full]
  * [--backend=wasm] [--no-torch]
@@ -30,6 +32,8 @@ interface Case {
   name: string;
   config: ModelConfig;
   batch: number;
+  /** gradient checkpointing of token blocks in the training step. */
+  checkpoint: boolean;
 }
 
 const CASES: Case[] = [
@@ -45,11 +49,13 @@ const CASES: Case[] = [
       dropout: 0,
     }),
     batch: 2,
+    checkpoint: false,
   },
   {
-    name: "MERba 224×224 (paper widths), batch 2",
+    name: "MERba 224×224 (paper widths), batch 2, checkpointed token blocks",
     config: merbaBase({ dropPath: 0, dropout: 0 }),
     batch: 2,
+    checkpoint: true,
   },
 ];
 
@@ -76,7 +82,11 @@ async function timeTfjs(c: Case, reps: number, optimizer: string) {
   let seed = 0;
   const step = () => {
     const loss = opt.minimize(() => {
-      const o = m.apply(x, { training: true, seed: seed++ });
+      const o = m.apply(x, {
+        training: true,
+        seed: seed++,
+        checkpoint: c.checkpoint,
+      });
       return tf.add(
         tf.losses.softmaxCrossEntropy(yc, o.coarse!),
         tf.losses.softmaxCrossEntropy(yc, o.fine!),
