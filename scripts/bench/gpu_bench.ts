@@ -34,7 +34,9 @@
  * (webgpu), `--variants fused,loop`, `--seed N` (0), `--python PATH`
  * (`python3`, else `/usr/bin/python3`), `--torch-device auto|cuda|cpu|none`
  * (auto: CUDA when `torch.cuda.is_available()`, else skipped), `--json FILE`
- * (write the results).
+ * (write the results), `--matmul-program auto|packed` (packed sets
+ * `WEBGPU_MATMUL_PROGRAM_TYPE` = 3: no split-K matmuls with float atomics,
+ * the deterministic setting; see docs/gpu.md).
  *
  * @module
  */
@@ -347,6 +349,7 @@ export async function main(args: string[]): Promise<number> {
       python: { type: "string" },
       "torch-device": { type: "string", default: "auto" },
       json: { type: "string" },
+      "matmul-program": { type: "string", default: "auto" },
     },
     strict: true,
   });
@@ -386,6 +389,18 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const info = await initBackend(values.backend as BackendName);
+  const mp = values["matmul-program"];
+  if (mp !== "auto") {
+    const type = mp === "packed" ? 3 : NaN;
+    if (Number.isNaN(type) || info.name !== "webgpu") {
+      console.error(
+        `error: --matmul-program must be auto or packed (webgpu only), got "${mp}" on ${info.name}`,
+      );
+      return 2;
+    }
+    // tiled matmul everywhere: no split-K float atomics, bit-identical reruns
+    tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", type);
+  }
   const config = benchConfig(o);
   const loaded = (navigator as { hardwareConcurrency?: number })
     .hardwareConcurrency;
@@ -404,7 +419,18 @@ export async function main(args: string[]): Promise<number> {
       loaded ?? "?"
     } CPU threads visible`,
   );
-  const results: Record<string, unknown> = { options: o, backend: info };
+  console.log(
+    `webgpu matmul program: ${
+      mp === "packed"
+        ? "packed (WEBGPU_MATMUL_PROGRAM_TYPE=3, deterministic)"
+        : "auto (split-K with float atomics where tfjs picks it: not bit-reproducible)"
+    }`,
+  );
+  const results: Record<string, unknown> = {
+    options: o,
+    backend: info,
+    matmulProgram: mp,
+  };
   const timings: VariantTiming[] = [];
   for (const v of variants) {
     const t = await timeVariant(o, v, config, (s) => console.log(s));
