@@ -7,7 +7,10 @@
  * when a BLAS library is found), and in PyTorch 1.13 on CPU (`cpu_torch.py`,
  * run with Debian's `/usr/bin/python3`; the model is the PyTorch
  * re-implementation in `model/testdata/gen_fixtures.py`, its selective scan
- * the reference's `selective_scan_ref` python loop).
+ * the reference's `selective_scan_ref` python loop — by default with the
+ * time slices taken once by `unbind()`, which keeps its values but avoids
+ * the O(L²) backward of the verbatim function; `--torch-scan=ref` runs it
+ * verbatim, see `cpu_torch.py`).
  *
  * The sides are interleaved rep by rep (the machine may be shared; the
  * ratios are then still meaningful) after one warm-up each; medians of N
@@ -18,7 +21,8 @@
  * self CPU time), and the selective scan as an isolated micro-benchmark,
  * forward and forward+backward, over the scan shapes one training step uses.
  *
- * Usage: deno task bench:cpu [--batch=16] [--reps=5] [--threads=2]
+ * Usage: deno task bench:cpu [--batch=16] [--reps=5] [--blas-threads=1]
+ *   [--torch-threads=<cores>] [--torch-scan=unbind|ref]
  *   [--blas=both|on|off] [--no-torch] [--no-groups] [--size=112] [--verbose]
  *
  * @module
@@ -51,21 +55,39 @@ const { values: opt } = parseArgs({
   options: {
     batch: { type: "string", default: "16" },
     reps: { type: "string", default: "5" },
-    threads: { type: "string", default: "2" },
+    "blas-threads": { type: "string", default: "1" },
+    "torch-threads": {
+      type: "string",
+      default: String(navigator.hardwareConcurrency),
+    },
     blas: { type: "string", default: "both" },
     size: { type: "string", default: "112" },
     "no-torch": { type: "boolean", default: false },
     "no-groups": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
+    "torch-scan": { type: "string", default: "unbind" },
   },
 });
 const batch = Number(opt.batch), reps = Number(opt.reps);
-const threads = Number(opt.threads), size = Number(opt.size);
+const threads = Number(opt["blas-threads"]), size = Number(opt.size);
+const torchThreads = Number(opt["torch-threads"]);
 const verbose = opt.verbose!;
-for (const [k, v] of [["batch", batch], ["reps", reps], ["threads", threads]]) {
+for (
+  const [k, v] of [
+    ["batch", batch],
+    ["reps", reps],
+    ["blas-threads", threads],
+    ["torch-threads", torchThreads],
+  ]
+) {
   if (!Number.isInteger(v) || (v as number) < 1) {
     throw new Error(`--${k} must be a positive integer, got ${v}`);
   }
+}
+if (!["ref", "unbind"].includes(opt["torch-scan"]!)) {
+  throw new Error(
+    `--torch-scan must be ref or unbind, got ${opt["torch-scan"]}`,
+  );
 }
 if (!["both", "on", "off"].includes(opt.blas!)) {
   throw new Error(`--blas must be both, on or off, got ${opt.blas}`);
@@ -166,7 +188,8 @@ class Torch {
         join(here, "cpu_torch.py"),
         cfgPath,
         String(batch),
-        String(threads),
+        String(torchThreads),
+        opt["torch-scan"]!,
       ],
       stdin: "piped",
       stdout: "piped",
@@ -299,7 +322,7 @@ console.log(
     probe ? `${probe.config || probe.path} (${probe.threads} threads)` : "none"
   }; torch: ${
     torch
-      ? `${torch.ready.torch} (${torch.ready.threads} threads, ${torch.ready.params} parameters)`
+      ? `${torch.ready.torch} (${torch.ready.threads} threads, ${torch.ready.params} parameters, scan ${torch.ready.scan})`
       : "off"
   }`,
 );

@@ -9,7 +9,14 @@ as the reference's CUDA kernels do not run on CPU) and answers timing
 requests over stdin/stdout so that the benchmark can interleave the two
 sides on a loaded machine.
 
-usage: /usr/bin/python3 scripts/bench/cpu_torch.py CONFIG_JSON BATCH THREADS
+usage: /usr/bin/python3 scripts/bench/cpu_torch.py CONFIG_JSON BATCH THREADS [SCAN]
+
+SCAN: "unbind" (default) runs the reference loop with the per-step slices
+taken once by unbind(); "ref" runs selective_scan_ref verbatim, whose
+`deltaA[:, :, i]` indexing makes autograd's backward build a zero tensor of
+the full [b, d, l, n] size per step (O(L^2) fill_/copy_/add): measured here
+it made the PyTorch training step ~5x slower, so "unbind" is the stronger,
+fairer baseline. Both compute the same values.
 
 Requests (one JSON object per line on stdin), each answered by one JSON line:
   {"cmd": "train"}    one training step (forward, DGCM loss, backward, AdamW)
@@ -19,7 +26,7 @@ Requests (one JSON object per line on stdin), each answered by one JSON line:
                       self CPU time grouped -> {"conv_ms", "matmul_ms",
                       "total_ms", "top": [[op, ms], ...]}
   {"cmd": "scan", "shapes": [[B, L, D, N], ...], "reps": R}
-                      selective_scan_ref over every shape, forward and
+                      the SCAN function over every shape, forward and
                       forward+backward, median of R -> {"fwd_ms", "fwdbwd_ms"}
   {"cmd": "quit"}
 """
@@ -33,7 +40,26 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "model", "testdata"))
+import gen_fixtures  # noqa: E402
 from gen_fixtures import Net, selective_scan_ref  # noqa: E402
+
+
+def selective_scan_unbind(u, delta, A, B, C, D, delta_bias, delta_softplus=True):
+    """selective_scan_ref with the time slices taken once (unbind): same values."""
+    delta = delta + delta_bias[..., None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    batch, dim, dstate = u.shape[0], A.shape[0], A.shape[1]
+    x = A.new_zeros((batch, dim, dstate))
+    deltaA = torch.exp(torch.einsum("bdl,dn->bdln", delta, A)).unbind(2)
+    deltaB_u = torch.einsum("bdl,bnl,bdl->bdln", delta, B, u).unbind(2)
+    Cs = C.unbind(2)
+    ys = []
+    for i in range(u.shape[2]):
+        x = deltaA[i] * x + deltaB_u[i]
+        ys.append(torch.einsum("bdn,bn->bd", x, Cs[i]))
+    y = torch.stack(ys, dim=2)
+    return y + u * D[..., None]
 
 ALPHA = 0.5
 
@@ -51,6 +77,11 @@ def matmul_op(name):
 def main():
     cfg = json.load(open(sys.argv[1]))
     batch, threads = int(sys.argv[2]), int(sys.argv[3])
+    scan_kind = sys.argv[4] if len(sys.argv) > 4 else "unbind"
+    if scan_kind not in ("ref", "unbind"):
+        raise SystemExit(f"cpu_torch.py: SCAN must be ref or unbind, got {scan_kind!r}")
+    scan_fn = selective_scan_unbind if scan_kind == "unbind" else selective_scan_ref
+    gen_fixtures.selective_scan_ref = scan_fn  # what the model's mixers call
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = Net(cfg)
@@ -130,7 +161,7 @@ def main():
         def fwd():
             with torch.no_grad():
                 for c in cases:
-                    selective_scan_ref(*c, True)
+                    scan_fn(*c, True)
 
         grads = [[t.clone().requires_grad_(True) for t in c] for c in cases]
 
@@ -138,7 +169,7 @@ def main():
             for c in grads:
                 for t in c:
                     t.grad = None
-                y = selective_scan_ref(*c, True)
+                y = scan_fn(*c, True)
                 y.sum().backward()
 
         fwd()
@@ -148,7 +179,7 @@ def main():
         return {"fwd_ms": f, "fwdbwd_ms": fb}
 
     print(json.dumps({"ready": True, "threads": torch.get_num_threads(), "torch": torch.__version__,
-                      "params": sum(p.numel() for p in model.parameters())}), flush=True)
+                      "params": sum(p.numel() for p in model.parameters()), "scan": scan_kind}), flush=True)
     for line in sys.stdin:
         req = json.loads(line)
         cmd = req["cmd"]
