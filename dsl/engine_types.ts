@@ -246,4 +246,9 @@ export interface ReportInput {
     fold: string;
     epochs: EpochRecord[];
   }[];
+  /**
+   * column order of the groups (the spec's `report.groups`); groups not
+   * listed follow in order of first appearance. Absent: first appearance.
+   */
+  groups?: string[];
 }

@@ -88,3 +88,29 @@ export class StoreError extends Error {
     this.name = "StoreError";
   }
 }
+
+/**
+ * The dataset of a spec cannot be loaded (a real corpus without a usable
+ * root, a missing annotation file, …). The message names the dataset and,
+ * where it can, says how to fix it (e.g. `pass --data dfme=/path/to/DFME`).
+ */
+export class DatasetError extends Error {
+  /** the dataset name. */
+  readonly dataset: string;
+  /** true when the data is simply not there (no root, or a missing root). */
+  readonly unavailable: boolean;
+
+  /**
+   * Creates the error.
+   *
+   * @param dataset the dataset name.
+   * @param message what is wrong (and how to fix it).
+   * @param unavailable the data is not there at all (a dry run can still plan).
+   */
+  constructor(dataset: string, message: string, unavailable = false) {
+    super(message);
+    this.name = "DatasetError";
+    this.dataset = dataset;
+    this.unavailable = unavailable;
+  }
+}

@@ -35,6 +35,7 @@ import {
   splitSamples,
 } from "./plan.ts";
 import type { Experiment } from "./schema.ts";
+import { DatasetError } from "./errors.ts";
 import {
   type JobRecord,
   type RunContext,
@@ -64,12 +65,28 @@ export interface Deps extends ModelLibrary, Engine {
   loadFlowDataset(req: DatasetRequest): Promise<FlowDataset>;
   /** selects and initialises the TF.js backend. */
   initBackend(name: string): Promise<unknown>;
+  /**
+   * what the data layer knows about a dataset name without loading it
+   * (optional; lets `--dry-run` plan without the data and lets a real
+   * corpus without a root be reported before anything is loaded).
+   */
+  datasetInfo?(name: string): DatasetKnowledge;
   /** writes a model's weights as safetensors (optional). */
   saveSafetensors?(
     model: MerModel,
     path: string,
     metadata?: Record<string, string>,
   ): Promise<void>;
+}
+
+/** What {@link Deps.datasetInfo} tells about a dataset name. */
+export interface DatasetKnowledge {
+  /** `corpus`: read from `root`; `synthetic`: generated. */
+  kind: "synthetic" | "corpus";
+  /** the class list of the loaded dataset. */
+  classes: readonly string[];
+  /** one line on what it is. */
+  description: string;
 }
 
 const DEFAULT_MODULES = {
@@ -117,6 +134,7 @@ export async function loadDeps(moduleUrl?: string): Promise<Deps> {
   );
   const m = DEFAULT_MODULES;
   const save = model.saveSafetensors;
+  const info = data.datasetInfo;
   return {
     merbaBase: need(model, "merbaBase", m.model),
     mambaVisionB: need(model, "mambaVisionB", m.model),
@@ -127,6 +145,9 @@ export async function loadDeps(moduleUrl?: string): Promise<Deps> {
       ? save as Deps["saveSafetensors"]
       : undefined,
     loadFlowDataset: need(data, "loadFlowDataset", m.data),
+    datasetInfo: typeof info === "function"
+      ? info as Deps["datasetInfo"]
+      : undefined,
     initBackend: need(runtime, "initBackend", m.runtime),
     train: need(train, "train", m.train),
     computeMetrics: need(metrics, "computeMetrics", m.metrics),
@@ -158,13 +179,84 @@ export interface Prepared {
   jobs: Job[];
 }
 
+/**
+ * Checks, before loading, that a real corpus has a root folder that
+ * exists; the {@link DatasetError} says how to fix it
+ * (`pass --data NAME=/path/to/NAME`). Needs {@link Deps.datasetInfo}
+ * (without it nothing is checked here).
+ */
+export function checkDatasetRoot(
+  spec: Experiment,
+  deps: Pick<Deps, "datasetInfo">,
+): void {
+  const name = spec.dataset.name;
+  const info = knowledgeOf(name, deps);
+  if (info?.kind !== "corpus") return;
+  const hint = `pass --data ${name}=/path/to/${name.toUpperCase()}`;
+  const root = spec.dataset.root;
+  if (root === undefined || root === "") {
+    throw new DatasetError(
+      name,
+      `dataset "${name}" is a real corpus and the spec gives no root folder: ${hint} (or set dataset.root)`,
+      true,
+    );
+  }
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(root).isDirectory;
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) {
+    throw new DatasetError(
+      name,
+      `dataset "${name}": root ${root} does not exist or is not a folder: ${hint}`,
+      true,
+    );
+  }
+}
+
+function knowledgeOf(
+  name: string,
+  deps: Pick<Deps, "datasetInfo">,
+): DatasetKnowledge | undefined {
+  if (!deps.datasetInfo) return undefined;
+  try {
+    return deps.datasetInfo(name);
+  } catch (e) {
+    throw new DatasetError(name, (e as Error).message);
+  }
+}
+
+/**
+ * Loads the spec's dataset; any failure becomes a {@link DatasetError}
+ * whose message names the dataset.
+ */
+export async function loadDataset(
+  spec: Experiment,
+  deps: Pick<Deps, "datasetInfo" | "loadFlowDataset">,
+): Promise<FlowDataset> {
+  checkDatasetRoot(spec, deps);
+  const name = spec.dataset.name;
+  try {
+    return await deps.loadFlowDataset(datasetRequest(spec));
+  } catch (e) {
+    if (e instanceof DatasetError) throw e;
+    const message = (e as Error)?.message ?? String(e);
+    throw new DatasetError(
+      name,
+      message.includes(`"${name}"`) ? message : `dataset "${name}": ${message}`,
+    );
+  }
+}
+
 /** Loads the dataset, resolves the variants (optionally only some) and plans the jobs. */
 export async function prepare(
   spec: Experiment,
   deps: Deps,
   options: { variants?: string[]; file?: string } = {},
 ): Promise<Prepared> {
-  const dataset = await deps.loadFlowDataset(datasetRequest(spec));
+  const dataset = await loadDataset(spec, deps);
   const variants = resolveVariants(spec, deps, {
     numClasses: dataset.classes.length,
     only: options.variants,
@@ -172,6 +264,50 @@ export async function prepare(
   });
   const folds = foldsFor(spec.protocol, dataset.samples);
   return { dataset, variants, jobs: planJobs(spec, variants, folds) };
+}
+
+/**
+ * What `--dry-run` shows: a {@link Prepared} when the data can be loaded;
+ * otherwise (a real corpus without a usable root) the variants and, for a
+ * fixed split, the jobs (one per variant × seed; their ids do not depend on
+ * the data), with `dataset` null and `unavailable` saying why.
+ */
+export interface PlanPreview {
+  /** the loaded dataset, or null when it is not available. */
+  dataset: FlowDataset | null;
+  /** the resolved variants, in plan order. */
+  variants: ResolvedVariant[];
+  /** the jobs, or null when the folds need the data (LOSO, k-fold). */
+  jobs: Job[] | null;
+  /** why the data is not loaded (the {@link DatasetError}'s message). */
+  unavailable?: string;
+}
+
+/**
+ * Like {@link prepare}, but a dataset that is not there (see
+ * {@link DatasetError.unavailable}) does not fail: the plan is made from
+ * what the spec and the data layer's {@link Deps.datasetInfo} know.
+ */
+export async function previewPlan(
+  spec: Experiment,
+  deps: Deps,
+  options: { variants?: string[]; file?: string } = {},
+): Promise<PlanPreview> {
+  try {
+    return await prepare(spec, deps, options);
+  } catch (e) {
+    if (!(e instanceof DatasetError && e.unavailable)) throw e;
+    const info = knowledgeOf(spec.dataset.name, deps);
+    const variants = resolveVariants(spec, deps, {
+      numClasses: info?.classes.length,
+      only: options.variants,
+      file: options.file,
+    });
+    const jobs = spec.protocol.kind === "fixedSplit"
+      ? planJobs(spec, variants, foldsFor(spec.protocol, []))
+      : null;
+    return { dataset: null, variants, jobs, unavailable: e.message };
+  }
 }
 
 /** Progress callbacks of one job. */
@@ -350,6 +486,7 @@ export function buildReportInput(
       !spec.report.groups || spec.report.groups.includes(r.group)
     ),
     curves,
+    ...(spec.report.groups ? { groups: [...spec.report.groups] } : {}),
   };
 }
 
@@ -506,11 +643,14 @@ export async function runExperiment(
 /**
  * The `--dry-run` text: the resolved spec (JSON), each variant's parameter
  * count, and the job plan (id, variant, seed, fold, and whether it is
- * finished) — a shard's jobs when `shard` is given.
+ * finished) — a shard's jobs when `shard` is given. Without the data (a
+ * {@link PlanPreview} with `dataset` null) it says so and how to give it;
+ * a LOSO/k-fold plan then says there is one fold per subject (or k folds),
+ * listed once the data is available.
  */
 export async function formatPlan(
   spec: Experiment,
-  prepared: Prepared,
+  prepared: PlanPreview,
   lib: Pick<ModelLibrary, "countParams">,
   options: { outDir?: string; shard?: { index: number; count: number } } = {},
 ): Promise<string> {
@@ -518,14 +658,21 @@ export async function formatPlan(
   const lines: string[] = [];
   const { presets: _presets, ...shown } = spec;
   lines.push("resolved spec:", JSON.stringify(shown, null, 2), "");
-  lines.push(
-    `dataset: ${prepared.dataset.name} — ${prepared.dataset.description}`,
-  );
-  lines.push(
-    `         ${prepared.dataset.samples.length} samples, ${
-      new Set(prepared.dataset.samples.map((s) => s.subject)).size
-    } subjects, classes ${prepared.dataset.classes.join("/")}`,
-  );
+  const ds = prepared.dataset;
+  if (ds) {
+    lines.push(`dataset: ${ds.name} — ${ds.description}`);
+    lines.push(
+      `         ${ds.samples.length} samples, ${
+        new Set(ds.samples.map((s) => s.subject)).size
+      } subjects, classes ${ds.classes.join("/")}`,
+    );
+  } else {
+    lines.push(
+      `dataset: ${spec.dataset.name} — not loaded: ${
+        prepared.unavailable ?? "not available"
+      }`,
+    );
+  }
   lines.push("", "variants:");
   for (const v of prepared.variants) {
     const params = lib.countParams
@@ -540,6 +687,18 @@ export async function formatPlan(
         v.description ? `  — ${v.description}` : ""
       }`,
     );
+  }
+  if (prepared.jobs === null) {
+    const p = spec.protocol;
+    const folds = p.kind === "kfold"
+      ? `${p.k} folds of subjects`
+      : "one fold per subject";
+    lines.push(
+      "",
+      `plan: ${prepared.variants.length} variants × ${spec.seeds.length} seeds × ${folds} — folds are listed once the data is available (pass --data ${spec.dataset.name}=ROOT)`,
+      `      run folder ${store.dir}/<id>/`,
+    );
+    return lines.join("\n");
   }
   const jobs = options.shard
     ? shardJobs(prepared.jobs, options.shard.index, options.shard.count)
@@ -564,5 +723,10 @@ export async function formatPlan(
     );
   }
   lines.push(`${done} of ${jobs.length} jobs already finished`);
+  if (!ds) {
+    lines.push(
+      `(the data is not loaded: the jobs above need it to run — pass --data ${spec.dataset.name}=ROOT)`,
+    );
+  }
   return lines.join("\n");
 }

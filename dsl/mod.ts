@@ -82,7 +82,13 @@ export type {
   TrainRecipe,
   TrainResult,
 } from "./engine_types.ts";
-export { CliError, SpecError, type SpecIssue, StoreError } from "./errors.ts";
+export {
+  CliError,
+  DatasetError,
+  SpecError,
+  type SpecIssue,
+  StoreError,
+} from "./errors.ts";
 export { loadExperiment, loadRawSpec, type RawSpec } from "./load.ts";
 export {
   deepMerge,
@@ -92,6 +98,7 @@ export {
   splitPath,
 } from "./merge.ts";
 export {
+  attributeSets,
   type BackendName,
   parseRunArgs,
   parseSet,
@@ -134,6 +141,8 @@ export {
 } from "./store.ts";
 export {
   buildReportInput,
+  checkDatasetRoot,
+  type DatasetKnowledge,
   datasetRequest,
   type Deps,
   type Engine,
@@ -141,9 +150,12 @@ export {
   formatPlan,
   JobAbortedError,
   type JobHooks,
+  loadDataset,
   loadDeps,
+  type PlanPreview,
   prepare,
   type Prepared,
+  previewPlan,
   readRecords,
   runExperiment,
   type RunExperimentOptions,

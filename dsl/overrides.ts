@@ -56,6 +56,8 @@ export interface SetOverride {
   path: string;
   /** the value, parsed as YAML (numbers, booleans, null, `[h, v]`, `{a: 1}`). */
   value: unknown;
+  /** the VALUE as typed (for error messages; default: the value as JSON). */
+  text?: string;
 }
 
 /** Overrides that change the spec. */
@@ -147,7 +149,7 @@ export function parseSet(arg: string): SetOverride {
       }`,
     );
   }
-  return { path, value };
+  return { path, value, text };
 }
 
 /** Parses `deno task run` arguments; throws {@link CliError} on bad flags. */
@@ -293,6 +295,8 @@ export function resolveExperiment(
     }
   }
   const cli: string[] = [];
+  // each command-line stage, to find the one that made the spec invalid
+  const stages: { label: string; spec: RawSpec }[] = [];
   for (const set of overrides.sets ?? []) {
     try {
       spec = setPath(spec, set.path, set.value);
@@ -300,28 +304,86 @@ export function resolveExperiment(
       throw new CliError(`--set ${set.path}: ${(e as Error).message}`);
     }
     cli.push(`--set ${set.path}`);
+    stages.push({
+      label: `--set ${set.path}=${set.text ?? JSON.stringify(set.value)}`,
+      spec,
+    });
   }
   if (overrides.seeds) {
     spec = { ...spec, seeds: overrides.seeds };
     cli.push("--seed");
+    stages.push({ label: `--seed ${overrides.seeds.join(",")}`, spec });
   }
   if (overrides.data) {
     spec = deepMerge(spec, {
       dataset: { name: overrides.data.name, root: overrides.data.root },
     });
     cli.push("--data");
+    stages.push({
+      label: `--data ${overrides.data.name}=${overrides.data.root}`,
+      spec,
+    });
   }
   if (overrides.backend) {
     spec = { ...spec, backend: overrides.backend };
     cli.push("--backend");
+    stages.push({ label: `--backend ${overrides.backend}`, spec });
   }
   if (cli.length === 0) {
     return overrides.preset === undefined
       ? base
       : validateExperiment(spec, file);
   }
-  return validateExperiment(
-    spec,
-    `${file ?? "<spec>"} (with ${cli.join(", ")})`,
-  );
+  const where = `${file ?? "<spec>"} (with ${cli.join(", ")})`;
+  try {
+    return validateExperiment(spec, where);
+  } catch (e) {
+    if (!(e instanceof SpecError)) throw e;
+    // the first stage after which the spec is invalid is the culprit
+    const culprit = stages.find((stage) => {
+      try {
+        validateExperiment(stage.spec, where);
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    if (!culprit) throw e;
+    throw new SpecError(
+      e.issues.map((i) => ({
+        path: i.path,
+        message: `${i.message} (the value came from ${culprit.label})`,
+      })),
+      where,
+    );
+  }
+}
+
+/**
+ * Marks the issues of a {@link SpecError} found after the overrides were
+ * applied (e.g. by the model library while resolving the variants) whose
+ * path is, contains or lies inside a `--set` path with
+ * `(the value came from --set PATH=VALUE)` (the last such `--set`). Returns
+ * `error` itself when no issue matches.
+ */
+export function attributeSets(
+  error: SpecError,
+  sets: readonly SetOverride[] = [],
+): SpecError {
+  let changed = false;
+  const issues = error.issues.map((issue) => {
+    const set = [...sets].reverse().find((s) =>
+      issue.path === s.path || issue.path.startsWith(`${s.path}.`) ||
+      s.path.startsWith(`${issue.path}.`)
+    );
+    if (!set || issue.message.includes("(the value came from ")) return issue;
+    changed = true;
+    return {
+      path: issue.path,
+      message: `${issue.message} (the value came from --set ${set.path}=${
+        set.text ?? JSON.stringify(set.value)
+      })`,
+    };
+  });
+  return changed ? new SpecError(issues, error.file) : error;
 }

@@ -38,9 +38,10 @@ Deno.test("parseRunArgs reads every flag", () => {
   ], 2);
   assert.equal(a.spec, "spec.ts");
   assert.equal(a.preset, "smoke");
-  assert.deepEqual(a.sets, [{ path: "train.epochs", value: 3 }, {
+  assert.deepEqual(a.sets, [{ path: "train.epochs", value: 3, text: "3" }, {
     path: "model.scans",
     value: ["h", "v"],
+    text: "[h, v]",
   }]);
   assert.deepEqual(a.variants, ["hv", "h"]);
   assert.deepEqual(a.seeds, [1, 2, 7]);
@@ -57,15 +58,32 @@ Deno.test("parseRunArgs reads every flag", () => {
 });
 
 Deno.test("--set values are YAML scalars and flow collections", () => {
-  assert.deepEqual(parseSet("a.b=1e-4"), { path: "a.b", value: 1e-4 });
-  assert.deepEqual(parseSet("a=true"), { path: "a", value: true });
-  assert.deepEqual(parseSet("a=null"), { path: "a", value: null });
-  assert.deepEqual(parseSet("a=hello"), { path: "a", value: "hello" });
+  assert.deepEqual(parseSet("a.b=1e-4"), {
+    path: "a.b",
+    value: 1e-4,
+    text: "1e-4",
+  });
+  assert.deepEqual(parseSet("a=true"), {
+    path: "a",
+    value: true,
+    text: "true",
+  });
+  assert.deepEqual(parseSet("a=null"), {
+    path: "a",
+    value: null,
+    text: "null",
+  });
+  assert.deepEqual(parseSet("a=hello"), {
+    path: "a",
+    value: "hello",
+    text: "hello",
+  });
   assert.deepEqual(parseSet("a={x: 1, y: [2]}"), {
     path: "a",
     value: { x: 1, y: [2] },
+    text: "{x: 1, y: [2]}",
   });
-  assert.deepEqual(parseSet("a=x=y"), { path: "a", value: "x=y" });
+  assert.deepEqual(parseSet("a=x=y"), { path: "a", value: "x=y", text: "x=y" });
 });
 
 Deno.test("bad flags raise CliError naming the flag and value", () => {
@@ -150,10 +168,30 @@ Deno.test("override errors say where they came from", () => {
       assert.ok(e instanceof SpecError);
       assert.equal(
         e.message,
-        'ex.ts (with --set train.epochs): train.epochs: expected number, got "many"',
+        'ex.ts (with --set train.epochs): train.epochs: expected number, got "many" (the value came from --set train.epochs="many")',
       );
       return true;
     },
+  );
+  // a cross-field error is put on the --set that caused it (the second)
+  assert.throws(
+    () =>
+      resolveExperiment(raw, {
+        sets: [parseSet("train.epochs=2"), parseSet("model.windowSize=0")],
+        seeds: [1],
+      }, "ex.ts"),
+    (e: unknown) => {
+      assert.ok(e instanceof SpecError);
+      assert.match(
+        e.message,
+        /^ex\.ts \(with --set train\.epochs, --set model\.windowSize, --seed\): model\.windowSize: .* \(the value came from --set model\.windowSize=0\)$/,
+      );
+      return true;
+    },
+  );
+  assert.throws(
+    () => resolveExperiment(raw, { seeds: [-1] }, "ex.ts"),
+    /\(the value came from --seed -1\)/,
   );
   assert.throws(
     () => resolveExperiment(raw, { sets: [{ path: "name.x", value: 1 }] }),

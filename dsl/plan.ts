@@ -306,7 +306,17 @@ export function resolveVariants(
       recipe,
     });
   }
-  if (issues.length) throw new SpecError(issues, options.file);
+  if (issues.length) {
+    // a spec-level model error shows up once per variant: report it once
+    const seen = new Set<string>();
+    const unique = issues.filter((i) => {
+      const key = `${i.path}\u0000${i.message}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    throw new SpecError(unique, options.file);
+  }
   return out;
 }
 

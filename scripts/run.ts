@@ -4,6 +4,13 @@
  * finished jobs are kept, in-flight ones are abandoned and redone on the
  * next run; a second Ctrl-C exits at once.
  *
+ * Errors: every failure before or around the jobs (bad flags, an invalid
+ * spec, a dataset that cannot be loaded, a model config the library
+ * rejects, …) is printed as one `error: …` line (several for a spec with
+ * several issues) and exits non-zero: 2 for flag and spec errors, 1 for the
+ * rest. `MERBA_DEBUG=1` adds the stack trace. A failed job does not stop
+ * the others; the summary lists it and the exit code is 1.
+ *
  * The environment variable `MERBA_DEPS` may name a module exporting `deps`
  * (see `dsl/interpret.ts`) to run with stand-in dependencies (tests).
  *
@@ -13,11 +20,29 @@ import { CliError, SpecError } from "../dsl/errors.ts";
 import {
   formatPlan,
   loadDeps,
-  prepare,
+  previewPlan,
   runExperiment,
 } from "../dsl/interpret.ts";
-import { parseRunArgs, resolveExperiment, USAGE } from "../dsl/overrides.ts";
+import {
+  attributeSets,
+  parseRunArgs,
+  resolveExperiment,
+  USAGE,
+} from "../dsl/overrides.ts";
 import { loadRawSpec } from "../dsl/load.ts";
+
+/**
+ * Prints `error: MESSAGE` (and, with `MERBA_DEBUG=1`, the stack) and
+ * returns the exit code: 2 for flag and spec errors, 1 otherwise.
+ */
+export function reportError(e: unknown): number {
+  const message = e instanceof Error ? e.message : String(e);
+  console.error(`error: ${message}`);
+  if (Deno.env.get("MERBA_DEBUG") === "1" && e instanceof Error && e.stack) {
+    console.error(e.stack);
+  }
+  return e instanceof SpecError || e instanceof CliError ? 2 : 1;
+}
 
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -25,11 +50,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     opts = parseRunArgs(args);
   } catch (e) {
-    if (e instanceof CliError) {
-      console.error(`error: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    return reportError(e);
   }
   if (opts.help) {
     console.log(USAGE);
@@ -41,7 +62,7 @@ export async function main(args: string[]): Promise<number> {
     const spec = resolveExperiment(raw, opts, opts.spec);
     if (opts.dryRun) {
       const deps = await loadDeps(depsModule);
-      const prepared = await prepare(spec, deps, {
+      const prepared = await previewPlan(spec, deps, {
         variants: opts.variants,
         file: opts.spec,
       });
@@ -94,11 +115,9 @@ export async function main(args: string[]): Promise<number> {
       Deno.removeSignalListener("SIGINT", onSigint);
     }
   } catch (e) {
-    if (e instanceof SpecError || e instanceof CliError) {
-      console.error(`error: ${e.message}`);
-      return 2;
-    }
-    throw e;
+    return reportError(
+      e instanceof SpecError ? attributeSets(e, opts.sets) : e,
+    );
   }
 }
 

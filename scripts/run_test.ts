@@ -171,3 +171,150 @@ Deno.test("run CLI: SIGINT stops cleanly (exit 130), keeps finished jobs, and a 
   );
   await Deno.remove(out, { recursive: true });
 });
+
+/** Runs the CLI in a subprocess with the project's real dependencies. */
+async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
+  const res = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./run.ts", import.meta.url).pathname, ...args],
+    env: { MERBA_DEPS: "", MERBA_DEBUG: "", NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return {
+    code: res.code,
+    out: dec.decode(res.stdout),
+    err: dec.decode(res.stderr),
+  };
+}
+
+const TABLE4 = new URL("../experiments/table4.ts", import.meta.url).pathname;
+const TABLE5 = new URL("../experiments/table5.ts", import.meta.url).pathname;
+
+function assertOneCleanError(
+  r: { code: number; err: string },
+  code: number,
+  pattern: RegExp,
+): void {
+  assert.equal(r.code, code, r.err);
+  assert.doesNotMatch(r.err, /Uncaught/);
+  assert.doesNotMatch(r.err, /\n\s+at /, "no stack trace");
+  const lines = r.err.trimEnd().split("\n");
+  assert.equal(lines.length, 1, r.err);
+  assert.match(lines[0], /^error: /);
+  assert.match(lines[0], pattern);
+}
+
+Deno.test("run CLI (subprocess): a real corpus without a usable root is one `error:` line saying to pass --data", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const noRoot = await runCli([TABLE4, "--preset", "paper", "--out", out]);
+    assertOneCleanError(
+      noRoot,
+      1,
+      /dataset "dfme" is a real corpus .*pass --data dfme=\/path\/to\/DFME/,
+    );
+    const missing = await runCli([
+      TABLE4,
+      "--data",
+      "dfme=/nonexistent/DFME",
+      "--out",
+      out,
+    ]);
+    assertOneCleanError(
+      missing,
+      1,
+      /dataset "dfme": root \/nonexistent\/DFME does not exist .*pass --data dfme=\/path\/to\/DFME/,
+    );
+    const debug = await runCli([TABLE4, "--preset", "paper", "--out", out], {
+      MERBA_DEBUG: "1",
+    });
+    assert.equal(debug.code, 1);
+    assert.match(debug.err, /^error: dataset "dfme"/);
+    assert.match(
+      debug.err,
+      /\n\s+at .*interpret\.ts/,
+      "MERBA_DEBUG=1 shows the stack",
+    );
+    // nothing ran, nothing was written
+    assert.deepEqual([...Deno.readDirSync(out)], []);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("run CLI (subprocess): bad flags, --set values and model configs are one clean `error:` line naming the cause", async () => {
+  assertOneCleanError(
+    await runCli([TABLE4, "--jobs", "x"]),
+    2,
+    /^error: --jobs: expected an integer, got "x"$/,
+  );
+  assertOneCleanError(
+    await runCli([TABLE4, "--dry-run", "--set", "train.batchSize=0"]),
+    2,
+    /train\.batchSize: expected an integer ≥ 1 \(the value came from --set train\.batchSize=0\)$/,
+  );
+  // rejected by the model library while resolving the variants
+  assertOneCleanError(
+    await runCli([TABLE4, "--dry-run", "--set", "model.windowSize=5"]),
+    2,
+    /model\.windowSize: expected a window that tiles .* got 5 \(the value came from --set model\.windowSize=5\)$/,
+  );
+  assertOneCleanError(
+    await runCli([TABLE4, "--dry-run", "--set", "dataset.name=nope"]),
+    1,
+    /unknown dataset "nope" \(known: .*dfme/,
+  );
+});
+
+Deno.test("run CLI (subprocess): --dry-run without the data plans a fixed split and explains LOSO folds", async () => {
+  const t4 = await runCli([TABLE4, "--dry-run", "--preset", "paper"]);
+  assert.equal(t4.code, 0, t4.err);
+  assert.match(t4.out, /"name": "dfme"/);
+  assert.match(
+    t4.out,
+    /dataset: dfme — not loaded: .*pass --data dfme=\/path\/to\/DFME/,
+  );
+  assert.match(t4.out, /\n {2}MERba-DGCM +[\d,]+ params {2}merba head=dgcm/);
+  assert.match(t4.out, /plan: 3 variants × \d+ seeds × 1 folds = \d+ jobs/);
+  assert.match(
+    t4.out,
+    /\n {2}[0-9a-f]{16} {2}MERba-base +seed \d+ +fold split/,
+  );
+  const t5 = await runCli([TABLE5, "--dry-run", "--preset", "paper"]);
+  assert.equal(t5.code, 0, t5.err);
+  assert.match(t5.out, /dataset: megc2019 — not loaded/);
+  assert.match(t5.out, /\n {2}MERba +[\d,]+ params/);
+  assert.match(
+    t5.out,
+    /one fold per subject — folds are listed once the data is available \(pass --data megc2019=ROOT\)/,
+  );
+  assert.doesNotMatch(t5.out, /fold split/);
+});
+
+Deno.test("run CLI: a fixed split's dry run without the data lists the same job ids as with it", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const args = [SPEC, "--preset", "smoke", "--set", "dataset.name=dfme"];
+    const without = await capture([...args, "--dry-run"]);
+    assert.equal(without.code, 0, without.err);
+    assert.match(without.out, /dataset: dfme — not loaded/);
+    const withData = await capture([
+      ...args,
+      "--data",
+      `dfme=${root}`,
+      "--dry-run",
+    ]);
+    assert.equal(withData.code, 0, withData.err);
+    assert.doesNotMatch(withData.out, /not loaded/);
+    const ids = (s: string) =>
+      [...s.matchAll(/\n {2}([0-9a-f]{16}) /g)].map((m) => m[1]);
+    assert.equal(ids(without.out).length, 3);
+    assert.deepEqual(ids(without.out), ids(withData.out));
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

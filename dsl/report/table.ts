@@ -64,7 +64,11 @@ export interface ReportSummary {
   classes: string[];
   /** reported metrics, in column order. */
   metrics: MetricName[];
-  /** groups in column order (first appearance in rows, then references). */
+  /**
+   * groups in column order: those of `input.groups` that occur, in that
+   * order, then the rest in order of first appearance (rows, then
+   * references).
+   */
   groups: string[];
   /** our rows. */
   rows: RowSummary[];
@@ -118,6 +122,11 @@ export function summarizeReport(input: ReportInput): ReportSummary {
   const addGroup = (g: string) => {
     if (!groups.includes(g)) groups.push(g);
   };
+  const present = new Set([
+    ...input.rows.map((r) => r.group),
+    ...input.references.map((r) => r.group),
+  ]);
+  (input.groups ?? []).forEach((g) => present.has(g) && addGroup(g));
   input.rows.forEach((r) => addGroup(r.group));
   input.references.forEach((r) => addGroup(r.group));
   const rows = input.rows.map((row): RowSummary => {

@@ -94,6 +94,31 @@ Deno.test("report markdown table has the paper layout with hand-computed means, 
   );
 });
 
+Deno.test("report columns follow input.groups, unlisted groups after them", () => {
+  const withSamm: ReportInput = {
+    ...input,
+    rows: [...input.rows, {
+      variant: "Baseline",
+      group: "samm",
+      predictionsBySeed: [preds([0, 1], [0, 1], "samm")],
+    }],
+  };
+  assert.deepEqual(summarizeReport(withSamm).groups, [
+    "overall",
+    "casme2",
+    "samm",
+  ]);
+  const ordered = summarizeReport({
+    ...withSamm,
+    groups: ["samm", "absent", "overall"],
+  });
+  assert.deepEqual(ordered.groups, ["samm", "overall", "casme2"]);
+  assert.match(
+    markdownTable(ordered).split("\n")[0],
+    /^\| Method \| SAMM UF1 \| SAMM UAR \| Overall UF1 \| Overall UAR \| CASME II UF1 \|/,
+  );
+});
+
 Deno.test("report CSV is long-format with 6-decimal values", () => {
   const lines = csvTable(summarizeReport(input)).trim().split("\n");
   assert.equal(

@@ -16,6 +16,7 @@ import type {
   FlowSample,
 } from "../../data/types.ts";
 import type { ModelConfig } from "../../model/types.ts";
+import { CLASSES_3 } from "../../data/types.ts";
 import type {
   EpochRecord,
   Prediction,
@@ -23,7 +24,7 @@ import type {
   TrainInput,
   TrainResult,
 } from "../engine_types.ts";
-import type { Deps } from "../interpret.ts";
+import type { DatasetKnowledge, Deps } from "../interpret.ts";
 import { computeMetrics } from "../metrics.ts";
 import { Rng } from "../rng.ts";
 import {
@@ -184,6 +185,21 @@ export function standInDataset(req: DatasetRequest): Promise<FlowDataset> {
   return Promise.resolve(ds);
 }
 
+/**
+ * What the stand-in data layer knows without loading: the real corpus
+ * names are corpora (read from a root folder, which the stand-in loader
+ * then ignores), everything else synthetic; the classes are those of the
+ * tiny dataset the stand-in loader returns for every name.
+ */
+export function standInDatasetInfo(name: string): DatasetKnowledge {
+  const corpus = ["dfme", "megc2019", "casme2", "samm", "smic"].includes(name);
+  return {
+    kind: corpus ? "corpus" : "synthetic",
+    classes: CLASSES_3,
+    description: `stand-in ${name}`,
+  };
+}
+
 /** The stand-in dependencies. */
 export const deps: Deps = {
   merbaBase: (o = {}) =>
@@ -204,6 +220,7 @@ export const deps: Deps = {
   },
   buildModel: buildTinyModel,
   loadFlowDataset: standInDataset,
+  datasetInfo: standInDatasetInfo,
   initBackend: async (name) => {
     if (name !== "cpu") {
       throw new Error(`stand-in deps run on cpu only, got ${name}`);
