@@ -41,6 +41,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync } from "node:fs";
 import { registerProvidedKernels } from "./kernels/mod.ts";
+import "./blas/auto.ts"; // MERBA_BLAS=1 opts in to the BLAS kernels (model/blas)
 
 /** Backends {@link initBackend} can start. */
 export type BackendName = "wasm" | "cpu" | "webgpu" | "tensorflow";

@@ -14,6 +14,7 @@ import { initBackend } from "../runtime.ts";
 import {
   blasStatus,
   disableBlasKernels,
+  enableBlasFromEnv,
   enableBlasKernels,
   loadBlas,
 } from "./mod.ts";
@@ -374,6 +375,46 @@ Deno.test({
         });
       const a = step(), b = step();
       assert(bitsEqual(a, b), "two seeded steps differ");
+    } finally {
+      disableBlasKernels();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "MERBA_BLAS: off values change nothing, malformed values name the variable, 1 enables with MERBA_BLAS_THREADS",
+  async fn() {
+    await initBackend("wasm");
+    disableBlasKernels();
+    const env = (vars: Record<string, string>) => (k: string) => vars[k];
+    const offs: Record<string, string>[] = [
+      {},
+      { MERBA_BLAS: "0" },
+      { MERBA_BLAS: "off" },
+      { MERBA_BLAS: "" },
+    ];
+    for (const off of offs) {
+      assertEquals(enableBlasFromEnv(env(off)), null);
+      assertEquals(blasStatus(), null);
+    }
+    assertThrows(
+      () => enableBlasFromEnv(env({ MERBA_BLAS: "yes please" })),
+      /MERBA_BLAS must be 1\/on\/true or 0\/off\/false, got "yes please"/,
+    );
+    assertThrows(
+      () =>
+        enableBlasFromEnv(env({ MERBA_BLAS: "1", MERBA_BLAS_THREADS: "two" })),
+      /MERBA_BLAS_THREADS must be a positive integer, got "two"/,
+    );
+    if (ignore) return;
+    try {
+      const s = enableBlasFromEnv(
+        env({ MERBA_BLAS: "on", MERBA_BLAS_THREADS: "2" }),
+      );
+      assert(s !== null);
+      assertEquals(s.threads, 2);
+      assertEquals(blasStatus()?.backends, ["wasm", "cpu"]);
     } finally {
       disableBlasKernels();
     }

@@ -49,3 +49,4 @@ export {
   enableBlasKernels,
   type EnableBlasOptions,
 } from "./register.ts";
+export { enableBlasFromEnv } from "./auto.ts";
