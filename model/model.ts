@@ -17,9 +17,12 @@
  *
  * Memory: TensorFlow.js keeps every intermediate tensor of a gradient pass
  * until the backward pass ends. MERba-base at 224×224 keeps ≈ 1.6 GiB per
- * sample (measured on wasm, batch 1: 2069 MiB in use after the forward,
- * 424 MiB of it parameters), so on wasm (4 GiB heap) a 224×224 training
- * step fits batch 1 only; smaller inputs or widths scale this down.
+ * sample (wasm, batch 1: 2069 MiB in use after the forward, 424 MiB of it
+ * parameters), so on wasm (4 GiB heap) only batch 1 fits. With
+ * `ForwardOptions.checkpoint` the token blocks are recomputed in the
+ * backward pass instead: batch 2 then used 884 MiB after the forward (same
+ * loss and gradients). Adam's two slots (another 848 MiB) plus its update
+ * temporaries still did not fit next to a batch-2 step; plain SGD did.
  *
  * @module
  */
