@@ -77,6 +77,16 @@ export interface TrainRecipe {
   batchSize: number;
   /** batch size of validation and test passes. */
   evalBatchSize: number;
+  /**
+   * process each optimizer step's batch in chunks of at most this many
+   * samples, accumulating the gradients (weighted by chunk size, so they
+   * equal the whole batch's mean-loss gradient for a model without batch
+   * statistics) before one AdamW step; absent or ≥ `batchSize`: no
+   * micro-batching. BatchNorm's batch statistics (and its running-stat
+   * updates) are then per micro-batch, and each micro-batch draws its own
+   * dropout masks. For memory: the wasm backend's heap is limited.
+   */
+  microBatchSize?: number;
   /** AdamW settings. */
   optimizer: OptimizerSettings;
   /** learning-rate schedule. */

@@ -263,3 +263,22 @@ Deno.test("grids generate named variants over every declared variant", () => {
     /grid\.model\.scans: expected \("h"/,
   );
 });
+
+Deno.test("train.microBatchSize is an optional positive integer reaching the recipe", () => {
+  const spec = resolveExperiment(raw, {
+    sets: [parseSet("train.microBatchSize=2")],
+  }, "ex.ts");
+  assert.equal(spec.train.microBatchSize, 2);
+  assert.equal(
+    (validateExperiment(raw).train as { microBatchSize?: number })
+      .microBatchSize,
+    undefined,
+  );
+  assert.throws(
+    () =>
+      resolveExperiment(raw, {
+        sets: [parseSet("train.microBatchSize=0")],
+      }, "ex.ts"),
+    /train\.microBatchSize: expected an integer ≥ 1 \(the value came from --set train\.microBatchSize=0\)/,
+  );
+});

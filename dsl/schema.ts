@@ -160,6 +160,7 @@ function trainRecipeSchema<const D extends boolean>(defaults: D) {
     epochs: v.optional(posInt),
     batchSize: opt(posInt, 128),
     evalBatchSize: opt(posInt, 128),
+    microBatchSize: v.optional(posInt),
     optimizer: opt(
       v.strictObject({
         lr: opt(positive, 1e-4),
@@ -499,6 +500,15 @@ export interface TrainOverrides {
   batchSize?: number;
   /** evaluation batch size (default 128). */
   evalBatchSize?: number;
+  /**
+   * micro-batch size (default: none): each step's batch runs in chunks of
+   * at most this many samples with gradients accumulated (weighted by
+   * chunk size) before one AdamW step — the full-batch gradient for models
+   * without batch statistics; BatchNorm's batch statistics become per
+   * micro-batch. Use it when a batch exhausts the backend's memory (e.g.
+   * `--set train.microBatchSize=8` on wasm).
+   */
+  microBatchSize?: number;
   /** AdamW settings. */
   optimizer?: {
     /** peak learning rate (default 1e-4; the paper's value was lost). */

@@ -15,7 +15,16 @@
  * of that global step ({@linkcode learningRateAt}), flips, runs a training
  * pass inside `tf.variableGrads` over `model.params`, applies AdamW, reads
  * the loss, calls `onStep` and yields to the event loop (so progress bars
- * redraw and an `AbortSignal` can fire). The `signal` is checked before
+ * redraw and an `AbortSignal` can fire).
+ *
+ * Micro-batching (`recipe.microBatchSize`): a step's batch runs as chunks of
+ * at most that many samples ({@linkcode microBatches}); their gradients are
+ * accumulated weighted by chunk size ({@linkcode accumulatedGradients}),
+ * then one AdamW step is taken — the full-batch mean-loss gradient for a
+ * model without batch statistics. BatchNorm's batch statistics (and
+ * running-stat updates) are per micro-batch; the first chunk uses the
+ * step's dropout seed and chunk k a fixed function of it and k. With
+ * `microBatchSize ≥ batchSize` training is bit-identical to none. The `signal` is checked before
  * every step; when it has fired the model is released and `train` rejects
  * with the signal's reason.
  *
@@ -155,6 +164,9 @@ function validate(input: TrainInput): void {
   positiveInt(recipe.epochs, "recipe.epochs");
   positiveInt(recipe.batchSize, "recipe.batchSize");
   positiveInt(recipe.evalBatchSize, "recipe.evalBatchSize");
+  if (recipe.microBatchSize !== undefined) {
+    positiveInt(recipe.microBatchSize, "recipe.microBatchSize");
+  }
   if (cfg.head === "dgcm") {
     const ok = classes.length === EMOTIONS_7.length &&
       classes.every((c, i) => c === EMOTIONS_7[i]);
@@ -237,6 +249,92 @@ function restore(model: MerModel, snap: Snapshot): void {
 }
 
 /**
+ * The micro-batches of a batch of `size` samples: `[start, end)` ranges of
+ * at most `microBatchSize` samples, in order (one range when
+ * `microBatchSize` is absent or ≥ `size`).
+ *
+ * @param size samples in the batch (≥ 1).
+ * @param microBatchSize the most samples per chunk (integer ≥ 1), or undefined.
+ */
+export function microBatches(
+  size: number,
+  microBatchSize?: number,
+): [number, number][] {
+  if (microBatchSize !== undefined) {
+    positiveInt(microBatchSize, "recipe.microBatchSize");
+  }
+  const m = microBatchSize === undefined
+    ? size
+    : Math.min(size, microBatchSize);
+  const out: [number, number][] = [];
+  for (let i = 0; i < size; i += m) out.push([i, Math.min(size, i + m)]);
+  return out;
+}
+
+/**
+ * The dropout seed of micro-batch `k ≥ 1` of a step whose first
+ * micro-batch uses `seed` (a fixed function of both, so a step's chunks
+ * draw different masks and a rerun draws the same ones).
+ */
+function chunkSeed(seed: number, k: number): number {
+  return new Rng((seed * 0x9e3779b1 + k) >>> 0).seed();
+}
+
+/**
+ * The gradients of a batch's mean loss computed over micro-batches: for
+ * each `[start, end)` chunk, `lossOf(chunk, k)` returns that chunk's MEAN
+ * loss; its gradients are weighted by `(end − start) / total` and summed,
+ * so for a model without batch statistics the result equals the gradient
+ * of the whole batch's mean loss (up to float rounding). The returned
+ * `value` is the same weighted sum of the chunk losses. With one chunk
+ * this is exactly `tf.variableGrads` (no rescaling). The caller disposes
+ * `value` and the gradients; gradients are keyed by variable name.
+ *
+ * @param chunks the micro-batches (from {@linkcode microBatches}).
+ * @param lossOf builds the mean loss of one chunk (called inside the tape).
+ * @param vars the variables to differentiate.
+ */
+export function accumulatedGradients(
+  chunks: readonly [number, number][],
+  lossOf: (chunk: [number, number], index: number) => tf.Scalar,
+  vars: tf.Variable[],
+): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  if (chunks.length === 1) {
+    const { value, grads } = tf.variableGrads(
+      () => lossOf(chunks[0], 0),
+      vars,
+    );
+    return { value, grads: new Map(Object.entries(grads)) };
+  }
+  const total = chunks.reduce((s, [a, b]) => s + (b - a), 0);
+  let value: tf.Scalar | null = null;
+  const sums = new Map<string, tf.Tensor>();
+  try {
+    chunks.forEach((chunk, k) => {
+      const w = (chunk[1] - chunk[0]) / total;
+      const r = tf.variableGrads(() => lossOf(chunk, k), vars);
+      tf.tidy(() => {
+        const scaled = tf.mul(r.value, w) as tf.Scalar;
+        const next: tf.Scalar = value ? tf.add(value, scaled) : scaled;
+        if (value) value.dispose();
+        value = tf.keep(next);
+        for (const [name, g] of Object.entries(r.grads)) {
+          const gw = tf.mul(g, w);
+          const prev = sums.get(name);
+          sums.set(name, tf.keep(prev ? tf.add(prev, gw) : gw));
+          prev?.dispose();
+        }
+      });
+      tf.dispose([r.value, ...Object.values(r.grads)]);
+    });
+  } catch (e) {
+    tf.dispose([...(value ? [value] : []), ...sums.values()]);
+    throw e;
+  }
+  return { value: value!, grads: sums };
+}
+
+/**
  * Trains one job and predicts its test splits (see the module doc).
  *
  * Epoch records: `epoch` is 1-based, `trainLoss` is the sample-weighted mean
@@ -314,26 +412,36 @@ export async function train(input: TrainInput): Promise<TrainResult> {
         optimizer.lr = lr;
         const flips = drawFlips(batch.length, recipe.augment.hflip, augmentRng);
         const seed = dropoutRng.seed();
-        const x = tf.tidy(() =>
-          hflipFlow(stackBatch(input.train, batch), flips)
-        );
+        const chunks = microBatches(batch.length, recipe.microBatchSize);
         let loss: number;
-        const owned: tf.Tensor[] = [x];
+        // inputs are built outside the gradient tape
+        const owned: tf.Tensor[] = chunks.map(([start, end]) =>
+          tf.tidy(() =>
+            hflipFlow(
+              stackBatch(input.train, batch.slice(start, end)),
+              flips.slice(start, end),
+            )
+          )
+        );
         try {
-          const { value, grads } = tf.variableGrads(
-            () =>
+          const { value, grads } = accumulatedGradients(
+            chunks,
+            (chunk, k) =>
               batchLoss(
-                model.apply(x, { training: true, seed }),
+                model.apply(owned[k] as tf.Tensor4D, {
+                  training: true,
+                  seed: k === 0 ? seed : chunkSeed(seed, k),
+                }),
                 trainLabels,
-                batch,
+                batch.slice(chunk[0], chunk[1]),
                 dgcm,
                 alpha,
               ),
             varList,
           );
-          owned.push(value, ...Object.values(grads));
+          owned.push(value, ...grads.values());
           const named = new Map<string, tf.Tensor>();
-          for (const [varName, g] of Object.entries(grads)) {
+          for (const [varName, g] of grads) {
             named.set(keyOfVariable.get(varName)!, g);
           }
           optimizer.step(named);

@@ -4,7 +4,15 @@ import { EMOTIONS_7 } from "../data/types.ts";
 import type { FlowSample } from "../data/types.ts";
 import type { ModelConfig } from "../model/types.ts";
 import type { TrainInput, TrainRecipe } from "./engine_types.ts";
-import { evaluate, train } from "./train.ts";
+import {
+  accumulatedGradients,
+  evaluate,
+  microBatches,
+  train,
+} from "./train.ts";
+import { crossEntropy } from "./losses.ts";
+import { stackBatch } from "./batches.ts";
+import type { MerModel } from "../model/types.ts";
 import { buildTinyModel, tinyFlowDataset, tinyModelConfig } from "./testing.ts";
 
 await tf.setBackend("cpu");
@@ -350,4 +358,109 @@ Deno.test("train checks optimizer, schedule, α and flip settings before buildin
   );
   assert.equal(built, 0);
   assert.equal(tf.memory().numTensors, before);
+});
+
+/** The tiny model run in inference mode: no batch statistics, no dropout. */
+function withoutBatchStats(config: ModelConfig, seed: number): MerModel {
+  const m = buildTinyModel(config, seed);
+  return { ...m, apply: (x, o) => m.apply(x, { ...o, training: false }) };
+}
+
+Deno.test("microBatches cuts a batch into ranges of at most microBatchSize", () => {
+  assert.deepEqual(microBatches(8, 3), [[0, 3], [3, 6], [6, 8]]);
+  assert.deepEqual(microBatches(8), [[0, 8]]);
+  assert.deepEqual(microBatches(8, 8), [[0, 8]]);
+  assert.deepEqual(microBatches(5, 64), [[0, 5]]);
+  assert.throws(
+    () => microBatches(8, 0),
+    /recipe\.microBatchSize must be an integer ≥ 1, got 0/,
+  );
+});
+
+Deno.test("accumulated micro-batch gradients equal the full-batch mean-loss gradients (model without batch statistics)", async () => {
+  const model = withoutBatchStats(tinyModelConfig({ dropout: 0 }), 5);
+  const vars = [...model.params.values()];
+  const batch = [0, 3, 5, 6, 8, 9, 10, 11];
+  const labels = batch.map((i) => ds.classes.indexOf(trainSet[i].label));
+  const lossOf = ([a, b]: [number, number]) =>
+    crossEntropy(
+      model.apply(stackBatch(trainSet, batch.slice(a, b)), {
+        training: true,
+        seed: 1,
+      }).logits!,
+      labels.slice(a, b),
+    );
+  const before = tf.memory().numTensors;
+  const full = accumulatedGradients(microBatches(8), lossOf, vars);
+  const micro = accumulatedGradients(microBatches(8, 3), lossOf, vars);
+  assert.equal(micro.grads.size, vars.length);
+  let maxDiff = 0, maxAbs = 0;
+  for (const [name, g] of full.grads) {
+    const a = await g.data(), b = await micro.grads.get(name)!.data();
+    for (let i = 0; i < a.length; i++) {
+      maxDiff = Math.max(maxDiff, Math.abs(a[i] - b[i]));
+      maxAbs = Math.max(maxAbs, Math.abs(a[i]));
+    }
+  }
+  assert.ok(maxAbs > 1e-3, `gradients are not trivially zero (${maxAbs})`);
+  assert.ok(maxDiff <= 1e-5, `max |Δgrad| ${maxDiff}`);
+  const [lf, lm] = [
+    (await full.value.data())[0],
+    (await micro.value.data())[0],
+  ];
+  assert.ok(Math.abs(lf - lm) <= 1e-6, `loss ${lf} vs ${lm}`);
+  tf.dispose([
+    full.value,
+    micro.value,
+    ...full.grads.values(),
+    ...micro.grads.values(),
+  ]);
+  assert.equal(tf.memory().numTensors, before, "no tensors leak");
+  model.dispose();
+});
+
+Deno.test("train with microBatchSize = batchSize is bit-identical to no micro-batching; smaller ones are deterministic", async () => {
+  const strip = (r: Awaited<ReturnType<typeof train>>) =>
+    r.epochs.map(({ seconds: _s, ...rest }) => rest);
+  const plain = await train(job());
+  const same = await train(job({ recipe: recipe({ microBatchSize: 4 }) }));
+  assert.deepStrictEqual(strip(same), strip(plain));
+  assert.deepStrictEqual(same.predictions, plain.predictions);
+  assert.deepStrictEqual(await weights(same.model), await weights(plain.model));
+  const before = tf.memory().numTensors;
+  const m1 = await train(job({ recipe: recipe({ microBatchSize: 3 }) }));
+  const m2 = await train(job({ recipe: recipe({ microBatchSize: 3 }) }));
+  assert.deepStrictEqual(strip(m1), strip(m2));
+  assert.deepStrictEqual(await weights(m1.model), await weights(m2.model));
+  // BatchNorm statistics are per micro-batch: with BN in training mode the
+  // run differs from the full-batch one
+  assert.notDeepStrictEqual(strip(m1), strip(plain));
+  m1.model.dispose();
+  m2.model.dispose();
+  assert.equal(tf.memory().numTensors, before, "no tensors leak");
+  for (const r of [plain, same]) r.model.dispose();
+});
+
+Deno.test("train with micro-batches matches full-batch training for a model without batch statistics", async () => {
+  const input = (microBatchSize?: number) =>
+    job({
+      modelConfig: tinyModelConfig({ dropout: 0 }),
+      buildModel: withoutBatchStats,
+      recipe: recipe({ epochs: 2, batchSize: 6, microBatchSize }),
+    });
+  const full = await train(input());
+  const micro = await train(input(4));
+  const wf = await weights(full.model), wm = await weights(micro.model);
+  let maxDiff = 0;
+  for (const k of Object.keys(wf)) {
+    wf[k].forEach((x, i) =>
+      maxDiff = Math.max(maxDiff, Math.abs(x - wm[k][i]))
+    );
+  }
+  assert.ok(maxDiff <= 1e-4, `max |Δweight| after 2 epochs ${maxDiff}`);
+  full.epochs.forEach((e, i) =>
+    assert.ok(Math.abs(e.trainLoss - micro.epochs[i].trainLoss) <= 1e-5)
+  );
+  full.model.dispose();
+  micro.model.dispose();
 });
