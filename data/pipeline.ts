@@ -20,7 +20,9 @@
  * {@link preprocessRecords} adds the disk cache (`data/cache.ts`), a
  * `cli-progress` bar or progress callback, and parallelism: the records not
  * in the cache are processed by a pool of Deno Workers (default: one per
- * core), each running this same module; results are placed by record index,
+ * core), each started on `data/pipeline_worker.ts` (this module installs
+ * no Worker handler of its own, so importing it inside another Worker is
+ * harmless); results are placed by record index,
  * and every step is deterministic, so the output is bit-identical to the
  * serial run (`workers: 0`, in the calling isolate). Running in Workers also
  * keeps face-api's TF.js backend switch (to `wasm`) away from model code in
@@ -275,7 +277,10 @@ async function runInWorkers(
         }
       };
       for (let k = 0; k < count; k++) {
-        const w = new Worker(import.meta.url, { type: "module" });
+        const w = new Worker(
+          new URL("./pipeline_worker.ts", import.meta.url).href,
+          { type: "module" },
+        );
         workers.push(w);
         w.onmessage = (ev: MessageEvent<WorkerReply>) => {
           if (failed) return;
@@ -411,45 +416,4 @@ export async function preprocessRecords(
   } finally {
     bar?.stop();
   }
-}
-
-// ---- Worker side: this module is also the Worker script. ----
-// deno-lint-ignore no-explicit-any
-const scope = globalThis as any;
-if (
-  typeof scope.WorkerGlobalScope !== "undefined" &&
-  scope instanceof scope.WorkerGlobalScope
-) {
-  let opts: ResolvedPreprocess | undefined;
-  let detector: Promise<FaceDetector> | undefined;
-  scope.onmessage = async (ev: MessageEvent) => {
-    const m = ev.data;
-    if (m.type === "init") {
-      opts = m.options;
-      return;
-    }
-    const job = m.job as Job;
-    try {
-      if (!opts) throw new Error("worker not initialised");
-      if (opts.align) {
-        detector ??= createFaceApiDetector({
-          minConfidence: opts.minConfidence,
-        });
-      }
-      const s = await computeFlowSample(
-        job.record,
-        opts,
-        opts.align ? await detector : undefined,
-      );
-      scope.postMessage({ type: "done", index: job.index, data: s.data }, [
-        s.data.buffer,
-      ]);
-    } catch (e) {
-      scope.postMessage({
-        type: "error",
-        index: job.index,
-        message: e instanceof Error ? e.message : String(e),
-      });
-    }
-  };
 }
