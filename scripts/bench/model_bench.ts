@@ -59,7 +59,7 @@ const CASES: Case[] = [
   },
 ];
 
-async function timeTfjs(c: Case, reps: number, optimizer: string) {
+function timeTfjs(c: Case, reps: number, optimizer: string) {
   const m = buildModel(c.config, 1);
   const s = c.config.inputSize as number;
   const x = tf.randomUniform(
@@ -152,7 +152,12 @@ async function timeTfjsIsolated(
       /error/i.test(l)
     ) ?? `exit ${out.code}`;
     errors.push(
-      `${optimizer}: ${err.replace(/\x1b\[[0-9;]*m/g, "").trim()}`,
+      `${optimizer}: ${
+        err.replace(
+          new RegExp(String.fromCharCode(27) + "\\[[0-9;]*m", "g"),
+          "",
+        ).trim()
+      }`,
     );
   }
   return { res: partial, optimizer: "none", errors };
@@ -212,7 +217,7 @@ async function main() {
   if (values.child) {
     const c = CASES[Number(values.child)];
     console.log(
-      JSON.stringify(await timeTfjs(c, Number(values.reps), values.optimizer!)),
+      JSON.stringify(timeTfjs(c, Number(values.reps), values.optimizer!)),
     );
     return;
   }
