@@ -310,6 +310,58 @@ export async function previewPlan(
   }
 }
 
+/**
+ * True when `error` says the backend ran out of memory: a WebAssembly
+ * `RuntimeError` (the wasm backend's `Aborted()` when its heap is
+ * exhausted), or a message about memory allocation failing. Also accepts
+ * the error's text (as sent back by a worker).
+ */
+export function isBackendMemoryError(error: unknown): boolean {
+  if (error instanceof WebAssembly.RuntimeError) return true;
+  const text = typeof error === "string"
+    ? error
+    : error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
+  return /RuntimeError: Aborted\(|\bAborted\(\)|out of memory|Cannot enlarge memory|memory access out of bounds|Array buffer allocation failed|Failed to allocate|OOM\b/i
+    .test(text);
+}
+
+/**
+ * The failure text of a job: for a backend memory error (see
+ * {@link isBackendMemoryError}) a clear message naming the job, its batch
+ * size, micro-batch size and input size, and how to fix it
+ * (`--set train.microBatchSize=8` or a smaller batch); otherwise the
+ * error's stack (or text).
+ */
+export function describeJobFailure(job: Job, error: unknown): string {
+  const text = error instanceof Error
+    ? String(error.stack ?? `${error.name}: ${error.message}`)
+    : String(error);
+  if (!isBackendMemoryError(error)) return text;
+  const first =
+    (error instanceof Error ? `${error.name}: ${error.message}` : text).split(
+      "\n",
+    )[0];
+  const cfg = job.modelConfig;
+  const [h, w] = typeof cfg.inputSize === "number"
+    ? [cfg.inputSize, cfg.inputSize]
+    : cfg.inputSize;
+  const bs = job.recipe.batchSize;
+  const micro = job.recipe.microBatchSize;
+  const chunk = micro !== undefined && micro < bs ? micro : undefined;
+  const hint = chunk === undefined
+    ? `set --set train.microBatchSize=${Math.max(1, Math.min(8, bs >> 1))}${
+      bs > 1 ? ` (or a smaller train.batchSize)` : ""
+    }`
+    : chunk > 1
+    ? `set a smaller --set train.microBatchSize=${chunk >> 1}`
+    : "the model does not fit even one sample at a time: use a smaller model or input, or another backend";
+  return `job ${job.id} (${job.variant}, seed ${job.seed}, fold ${job.fold.name}) ran out of ${job.backend} backend memory (${first}) at batch size ${bs}${
+    chunk !== undefined ? ` in micro-batches of ${chunk}` : ""
+  }, input ${h}×${w}×${cfg.inChannels}: ${hint}`;
+}
+
 /** Progress callbacks of one job. */
 export interface JobHooks {
   /** after every training step. */
@@ -596,7 +648,7 @@ export async function runExperiment(
     } else if (pending.length > 0) {
       if (!options.skipBackendInit) await deps.initBackend(spec.backend);
       const context = await runContext();
-      for (const job of pending) {
+      for (const [k, job] of pending.entries()) {
         if (options.signal?.aborted) break;
         progress.startJob(job);
         try {
@@ -614,8 +666,41 @@ export async function runExperiment(
             variant: job.variant,
             fold: job.fold.name,
             seed: job.seed,
-            error: String((e as Error)?.stack ?? e),
+            error: describeJobFailure(job, e),
           });
+          const rest = pending.slice(k + 1);
+          if (isBackendMemoryError(e) && rest.length > 0) {
+            // a wasm abort leaves this isolate's backend unusable: the
+            // remaining jobs run in a fresh worker when the dependencies
+            // can be loaded there, else they are left for the next run
+            if (
+              options.depsModule !== undefined || options.deps === undefined
+            ) {
+              const { runInWorkers } = await import("./workers.ts");
+              const res = await runInWorkers(rest, {
+                spec,
+                outDir,
+                workers: 1,
+                depsModule: options.depsModule,
+                signal: options.signal,
+                progress,
+              });
+              ran += res.finished;
+              failed.push(...res.failed);
+            } else {
+              for (const j of rest) {
+                failed.push({
+                  id: j.id,
+                  variant: j.variant,
+                  fold: j.fold.name,
+                  seed: j.seed,
+                  error:
+                    `not run: the backend was lost when job ${job.id} ran out of memory; run again to do the remaining jobs (finished ones are kept)`,
+                });
+              }
+            }
+            break;
+          }
         }
       }
     }

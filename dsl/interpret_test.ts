@@ -243,3 +243,90 @@ Deno.test("an aborted run keeps finished jobs and leaves the in-flight one unfin
   assert.equal(resumed.ran, 6);
   await Deno.remove(out, { recursive: true });
 });
+
+const OOM_DEPS = new URL("./testdata/oom_deps.ts", import.meta.url).href;
+
+/** "big" (batch 8) aborts the stand-in backend; "small" (batch 4) fits. */
+const oomSpec = (big: Record<string, unknown> = {}) =>
+  validateExperiment({
+    ...spec,
+    name: "tiny-oom",
+    presets: {},
+    report: {},
+    variants: {
+      big: { train: { batchSize: 8, ...big } },
+      small: {},
+    },
+  });
+
+for (const jobs of [1, 2]) {
+  Deno.test(`a job that exhausts the backend's memory fails with a clear message and the other jobs still run (${jobs} worker${jobs > 1 ? "s" : ""})`, async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const s = await runExperiment(oomSpec(), {
+        outDir: out,
+        jobs,
+        depsModule: OOM_DEPS,
+        progress: false,
+        skipBackendInit: true,
+      });
+      assert.equal(s.planned, 8);
+      assert.equal(s.ran, 4, JSON.stringify(s.failed, null, 1));
+      assert.equal(s.failed.length, 4);
+      for (const f of s.failed) {
+        assert.equal(f.variant, "big");
+        assert.match(
+          f.error,
+          new RegExp(
+            `^job ${f.id} \\(big, seed 3, fold ${f.fold}\\) ran out of cpu backend memory \\(RuntimeError: Aborted\\(\\)\\. Build with -sASSERTIONS for more info\\.\\) at batch size 8, input 8×8×2: set --set train\\.microBatchSize=4 \\(or a smaller train\\.batchSize\\)$`,
+          ),
+        );
+      }
+      assert.equal(s.missing, 4);
+      // the finished jobs are kept: a rerun with micro-batches runs only the
+      // rest (in workers: this test isolate's stand-in backend stays lost,
+      // as a real one would)
+      const again = await runExperiment(oomSpec({ microBatchSize: 4 }), {
+        outDir: out,
+        jobs: 2,
+        depsModule: OOM_DEPS,
+        progress: false,
+        skipBackendInit: true,
+      });
+      assert.equal(again.skipped, 4);
+      assert.equal(again.ran, 4);
+      assert.deepEqual(again.failed, []);
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  });
+}
+
+Deno.test("without a deps module for a fresh worker, the jobs after a backend abort are reported as not run", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const { deps: oom } = await import(OOM_DEPS);
+    const s = await runExperiment(oomSpec(), {
+      outDir: out,
+      jobs: 1,
+      deps: oom,
+      progress: false,
+      skipBackendInit: true,
+    });
+    assert.equal(s.ran, 0);
+    assert.equal(s.failed.length, 8);
+    assert.match(s.failed[0].error, /ran out of cpu backend memory/);
+    for (const f of s.failed.slice(1)) {
+      assert.match(
+        f.error,
+        new RegExp(
+          `^not run: the backend was lost when job ${
+            s.failed[0].id
+          } ran out of memory; run again`,
+        ),
+      );
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

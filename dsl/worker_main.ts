@@ -12,9 +12,11 @@
  */
 import type { FlowDataset } from "../data/types.ts";
 import {
-  datasetRequest,
   type Deps,
+  describeJobFailure,
   executeJob,
+  isBackendMemoryError,
+  loadDataset,
   loadDeps,
 } from "./interpret.ts";
 import type { Job } from "./plan.ts";
@@ -44,7 +46,16 @@ export type WorkerReply =
   | { type: "ready" }
   | { type: "step"; id: string; step: number; total: number }
   | { type: "done"; id: string }
-  | { type: "error"; id?: string; error: string };
+  | {
+    type: "error";
+    id?: string;
+    error: string;
+    /**
+     * the backend ran out of memory (a wasm abort leaves it unusable):
+     * the pool replaces this worker before the next job.
+     */
+    backendLost?: boolean;
+  };
 
 interface State {
   deps: Deps;
@@ -68,12 +79,8 @@ async function onMessage(
   if (msg.type === "init") {
     try {
       const deps = await loadDeps(msg.depsModule);
-      // A module imported by the dependencies may install its own worker
-      // handler when it finds itself in a Worker (data/pipeline.ts does):
-      // take the handler back.
-      scope.onmessage = onMessage;
       await deps.initBackend(msg.spec.backend);
-      const dataset = await deps.loadFlowDataset(datasetRequest(msg.spec));
+      const dataset = await loadDataset(msg.spec, deps);
       state = {
         deps,
         dataset,
@@ -102,7 +109,8 @@ async function onMessage(
       post({
         type: "error",
         id: job.id,
-        error: String((err as Error)?.stack ?? err),
+        error: describeJobFailure(job, err),
+        backendLost: isBackendMemoryError(err),
       });
     }
   }

@@ -13,6 +13,7 @@ import type { Job } from "./plan.ts";
 import type { ProgressView } from "./progress.ts";
 import type { Experiment } from "./schema.ts";
 import type { WorkerInit, WorkerJob, WorkerReply } from "./worker_main.ts";
+import { describeJobFailure, isBackendMemoryError } from "./interpret.ts";
 
 const WORKER_TAG = "merba-dsl-worker"; // = worker_main.ts WORKER_TAG
 
@@ -46,7 +47,12 @@ export interface WorkerPoolResult {
   }[];
 }
 
-/** Runs `jobs` in a pool of workers; resolves when all ended or the signal fired. */
+/**
+ * Runs `jobs` in a pool of workers; resolves when all ended or the signal
+ * fired. A worker whose job ran its backend out of memory (a wasm abort
+ * leaves the backend unusable) or that crashed is replaced by a fresh one
+ * for the remaining jobs; the job itself is reported as failed.
+ */
 export function runInWorkers(
   jobs: Job[],
   options: WorkerPoolOptions,
@@ -56,7 +62,6 @@ export function runInWorkers(
   const live = new Set<Worker>();
   const n = Math.max(1, Math.min(options.workers, jobs.length));
   return new Promise((resolve) => {
-    let ended = 0;
     let settled = false;
     const finish = () => {
       if (settled) return;
@@ -77,8 +82,15 @@ export function runInWorkers(
     const workerEnded = (w: Worker) => {
       if (!live.has(w)) return;
       live.delete(w);
+      current.delete(w);
       w.terminate();
-      if (++ended === n) finish();
+      if (live.size === 0) finish();
+    };
+    // a worker whose backend is lost: a fresh one takes the next jobs
+    const replace = (w: Worker) => {
+      if (!live.has(w)) return;
+      if (queue.length > 0 && !options.signal?.aborted) spawn();
+      workerEnded(w);
     };
     const fail = (job: Job, error: string) => {
       result.failed.push({
@@ -101,7 +113,7 @@ export function runInWorkers(
       w.postMessage({ type: "job", job } satisfies WorkerJob);
     };
 
-    for (let i = 0; i < n; i++) {
+    const spawn = () => {
       const w = new Worker(new URL("./worker_main.ts", import.meta.url).href, {
         type: "module",
       });
@@ -125,22 +137,29 @@ export function runInWorkers(
           case "error":
             if (job && msg.id === job.id) {
               fail(job, msg.error);
-              return next(w);
+              current.delete(w);
+              return msg.backendLost ? replace(w) : next(w);
             }
             // initialisation failed: this worker can run nothing
             for (const j of queue.splice(0)) {
               fail(j, `worker initialisation failed: ${msg.error}`);
             }
-            current.delete(w);
             return workerEnded(w);
         }
       };
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
         const job = current.get(w);
-        if (job) fail(job, `worker crashed: ${e.message}`);
-        current.delete(w);
-        workerEnded(w);
+        if (job) {
+          current.delete(w);
+          fail(
+            job,
+            isBackendMemoryError(e.message)
+              ? describeJobFailure(job, e.message)
+              : `worker crashed: ${e.message}`,
+          );
+        }
+        replace(w);
       };
       w.postMessage(
         {
@@ -150,6 +169,7 @@ export function runInWorkers(
           depsModule: options.depsModule,
         } satisfies WorkerInit,
       );
-    }
+    };
+    for (let i = 0; i < n; i++) spawn();
   });
 }
