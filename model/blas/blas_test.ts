@@ -420,3 +420,59 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "row-copy GatherV2 is bit-identical to the backend's own on wasm and cpu, and names a bad index",
+  ignore,
+  async fn() {
+    const cases: [number[], "float32" | "int32", number[], number][] = [
+      [[16, 49, 12], "float32", [48, 0, 7, 7, 3], 1],
+      [[5, 7, 3], "float32", [4, 0, 2], 0],
+      [[4, 6, 5], "int32", [4, 1, 0, 3], -1],
+      [[3, 4, 5, 6], "float32", [3, 2, 1, 0], 1],
+    ];
+    for (const backend of ["wasm", "cpu"] as const) {
+      await initBackend(backend);
+      disableBlasKernels();
+      const run = () =>
+        cases.map(([shape, dtype, idx, axis], k) =>
+          tf.tidy(() => {
+            const n = shape.reduce((a, b) => a * b, 1);
+            const x = dtype === "int32"
+              ? tf.tensor(
+                Int32Array.from({ length: n }, (_, i) => i * 7 - 50),
+                shape,
+                "int32",
+              )
+              : t(shape, 40 + k);
+            return tf.gather(x, tf.tensor1d(idx, "int32"), axis).dataSync()
+              .slice();
+          })
+        );
+      const plain = run();
+      enableBlasKernels({ backends: [backend] });
+      try {
+        const fast = run();
+        for (let k = 0; k < cases.length; k++) {
+          const a = fast[k], b = plain[k];
+          assertEquals(a.length, b.length);
+          assert(
+            a instanceof Float32Array && b instanceof Float32Array
+              ? bitsEqual(a, b)
+              : Array.from(a).every((v, i) => v === b[i]),
+            `${backend}: gather case ${k} differs`,
+          );
+        }
+        const x = tf.ones([2, 3, 4]);
+        assertThrows(
+          () => tf.gather(x, tf.tensor1d([0, 3], "int32"), 1).dataSync(),
+          /GatherV2: indices\[1\] = 3 is not in \[0, 2\]/,
+        );
+        x.dispose();
+      } finally {
+        disableBlasKernels();
+      }
+    }
+  },
+});

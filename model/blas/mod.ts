@@ -1,7 +1,8 @@
 /**
  * Faster CPU kernels for TensorFlow.js through the system's BLAS
  * (OpenBLAS' `cblas_sgemm` reached with Deno's FFI): BatchMatMul, Conv2D
- * and Conv2D's two gradients for the wasm and cpu backends. Opt-in and
+ * and Conv2D's two gradients for the wasm and cpu backends, and with them a
+ * row-copy GatherV2 (the scan-order permutations). Opt-in and
  * cleanly absent: {@link enableBlasKernels} returns null and changes
  * nothing when no BLAS library is installed (Debian: `libopenblas0-pthread`).
  * Needs `--allow-ffi`.
@@ -50,3 +51,4 @@ export {
   type EnableBlasOptions,
 } from "./register.ts";
 export { enableBlasFromEnv } from "./auto.ts";
+export { copyGatherV2 } from "./gather.ts";

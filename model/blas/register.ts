@@ -1,7 +1,8 @@
 /**
  * Puts the BLAS kernels ({@link blasBatchMatMul}, {@link blasConv2D} and the
- * conv gradients) in TensorFlow.js' kernel registry for the wasm and cpu
- * backends, over whatever is registered there (the backend's own kernel or
+ * conv gradients, plus the row-copy {@link copyGatherV2}, which needs no
+ * BLAS but is switched on with them) in TensorFlow.js' kernel registry for
+ * the wasm and cpu backends, over whatever is registered there (the backend's own kernel or
  * one from `model/kernels`), which stays the fallback; and takes them out
  * again. Opt-in: nothing changes until {@link enableBlasKernels} is called
  * (or `MERBA_BLAS=1` is set, see `auto.ts`).
@@ -20,6 +21,7 @@ import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-cpu";
 import "../kernels/mod.ts";
 import { type Blas, loadBlas, type LoadBlasOptions } from "./ffi.ts";
+import { copyGatherV2 } from "./gather.ts";
 import {
   blasBatchMatMul,
   blasConv2D,
@@ -35,7 +37,8 @@ export type BlasKernelName =
   | "BatchMatMul"
   | "Conv2D"
   | "Conv2DBackpropFilter"
-  | "Conv2DBackpropInput";
+  | "Conv2DBackpropInput"
+  | "GatherV2";
 
 /** Every {@link BlasKernelName}. */
 export const BLAS_KERNEL_NAMES: readonly BlasKernelName[] = [
@@ -43,6 +46,7 @@ export const BLAS_KERNEL_NAMES: readonly BlasKernelName[] = [
   "Conv2D",
   "Conv2DBackpropFilter",
   "Conv2DBackpropInput",
+  "GatherV2",
 ];
 
 /** Backends the BLAS kernels can serve. */
@@ -82,6 +86,8 @@ const FACTORIES: Record<
   Conv2D: blasConv2D,
   Conv2DBackpropFilter: blasConv2DBackpropFilter,
   Conv2DBackpropInput: blasConv2DBackpropInput,
+  // no BLAS inside: a row-copy kernel switched on with the others
+  GatherV2: (_b, f) => copyGatherV2(f),
 };
 
 let active:

@@ -22,7 +22,7 @@
  * forward and forward+backward, over the scan shapes one training step uses.
  *
  * Usage: deno task bench:cpu [--batch=16] [--reps=5] [--blas-threads=1]
- *   [--torch-threads=<cores>] [--torch-scan=unbind|ref]
+ *   [--torch-threads=<blas-threads>] [--torch-scan=unbind|ref]
  *   [--blas=both|on|off] [--no-torch] [--no-groups] [--size=112] [--verbose]
  *
  * @module
@@ -56,10 +56,7 @@ const { values: opt } = parseArgs({
     batch: { type: "string", default: "16" },
     reps: { type: "string", default: "5" },
     "blas-threads": { type: "string", default: "1" },
-    "torch-threads": {
-      type: "string",
-      default: String(navigator.hardwareConcurrency),
-    },
+    "torch-threads": { type: "string" },
     blas: { type: "string", default: "both" },
     size: { type: "string", default: "112" },
     "no-torch": { type: "boolean", default: false },
@@ -70,7 +67,10 @@ const { values: opt } = parseArgs({
 });
 const batch = Number(opt.batch), reps = Number(opt.reps);
 const threads = Number(opt["blas-threads"]), size = Number(opt.size);
-const torchThreads = Number(opt["torch-threads"]);
+// equal thread counts by default: wasm is single-threaded, and on the loaded
+// 2-core machine PyTorch's default 2 threads ran its forward 35× slower than
+// 1 thread (OpenMP regions wait for a preempted thread)
+const torchThreads = Number(opt["torch-threads"] ?? threads);
 const verbose = opt.verbose!;
 for (
   const [k, v] of [
