@@ -11,6 +11,7 @@ import {
   throws as assertThrows,
 } from "node:assert/strict";
 import { initBackend } from "../runtime.ts";
+import { buildModel, merbaBase } from "../mod.ts";
 import {
   blasStatus,
   disableBlasKernels,
@@ -474,5 +475,82 @@ Deno.test({
         disableBlasKernels();
       }
     }
+  },
+});
+
+Deno.test({
+  name:
+    "a MERba training step's loss and every gradient agree with BLAS on and off (1e-5 loss, 1e-4 per gradient tensor)",
+  ignore,
+  async fn() {
+    await initBackend("wasm");
+    const config = merbaBase({
+      inputSize: 56,
+      dims: [8, 16, 16, 32],
+      heads: [1, 2, 2, 4],
+      stemDim: 8,
+      windowSize: [7, 7, 2, 2],
+      depths: [1, 1, 1, 1],
+      attentionDepths: [0, 1, 1, 1],
+      mlpRatio: 2,
+      head: "linear",
+      dropout: 0,
+      dropPath: 0,
+    });
+    const model = buildModel(config, 3);
+    const x = t([4, 56, 56, 2], 50);
+    const y = tf.oneHot(tf.tensor1d([0, 3, 5, 6], "int32"), 7);
+    const vars = [...model.params.values()];
+    const step = () => {
+      const { value, grads } = tf.variableGrads(
+        () =>
+          tf.losses.softmaxCrossEntropy(
+            y,
+            model.apply(x as tf.Tensor4D, { training: true, seed: 1 }).logits!,
+          ) as tf.Scalar,
+        vars,
+      );
+      const out = [
+        value.dataSync().slice(),
+        ...vars.map((v) => grads[v.name].dataSync().slice()),
+      ];
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    disableBlasKernels();
+    const plain = step();
+    enableBlasKernels({ backends: ["wasm"] });
+    let fast: ReturnType<typeof step>;
+    try {
+      fast = step();
+    } finally {
+      disableBlasKernels();
+    }
+    assertClose(fast[0], plain[0], 1e-5, "loss");
+    // Gradients that are analytically zero (a conv bias before a norm,
+    // layer-scaled branches) are rounding noise of ~1e-8..1e-13 whose
+    // relative error means nothing: the bound is 1e-4 of the tensor's own
+    // largest entry plus 1e-6 (≈ 8 float32 ulps) of the model's largest
+    // gradient entry.
+    let global = 0;
+    for (const g of plain.slice(1)) {
+      for (const v of g) global = Math.max(global, Math.abs(v));
+    }
+    const names = [...model.params.keys()];
+    for (let i = 0; i < vars.length; i++) {
+      const want = plain[i + 1], got = fast[i + 1];
+      let scale = 0, worst = 0;
+      for (let j = 0; j < want.length; j++) {
+        scale = Math.max(scale, Math.abs(want[j]));
+        worst = Math.max(worst, Math.abs(got[j] - want[j]));
+      }
+      assert(
+        worst <= 1e-4 * scale + 1e-6 * global,
+        `gradient of ${
+          names[i]
+        }: max |diff| ${worst} > 1e-4 × ${scale} + 1e-6 × ${global}`,
+      );
+    }
+    tf.dispose([x, y]);
   },
 });

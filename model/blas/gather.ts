@@ -11,7 +11,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import type { BlasKernelFunc, TensorInfo } from "./kernels.ts";
 
 type Values = Float32Array | Int32Array | Uint8Array;
