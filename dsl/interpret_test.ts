@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runExperiment } from "./interpret.ts";
+import type { ReportInput } from "./engine_types.ts";
+import { summarizeReport } from "./report/table.ts";
 import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
 import { validateExperiment } from "./spec.ts";
 import { RunStore } from "./store.ts";
@@ -326,6 +328,47 @@ Deno.test("without a deps module for a fresh worker, the jobs after a backend ab
         ),
       );
     }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("report columns follow report.groups, not the alphabetical order of sources", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const grouped = validateExperiment({
+      ...spec,
+      name: "tiny-groups",
+      presets: {},
+      variants: { a: {} },
+      protocol: { kind: "loso", breakdownBy: "source" },
+      report: { groups: ["overall", "odd", "even"] },
+    });
+    let captured: ReportInput | undefined;
+    await runExperiment(grouped, {
+      outDir: out,
+      jobs: 1,
+      deps: {
+        ...deps,
+        writeReport: (input) => {
+          captured = input;
+          return Promise.resolve([]);
+        },
+      },
+      progress: false,
+      skipBackendInit: true,
+    });
+    assert.ok(captured);
+    assert.deepEqual(captured.groups, ["overall", "odd", "even"]);
+    assert.deepEqual(
+      [...new Set(captured.rows.map((r) => r.group))].sort(),
+      ["even", "odd", "overall"],
+    );
+    assert.deepEqual(summarizeReport(captured).groups, [
+      "overall",
+      "odd",
+      "even",
+    ]);
   } finally {
     await Deno.remove(out, { recursive: true });
   }

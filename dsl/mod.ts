@@ -7,6 +7,16 @@
  * records in `runs/<experiment>/<job>/`), and the report is built from the
  * records.
  *
+ * Memory: `train.microBatchSize` runs each optimizer step's batch in
+ * chunks of at most that many samples and accumulates their gradients
+ * (weighted by chunk size) before one AdamW step, so the gradient is the
+ * full batch's for models without batch statistics while only one chunk's
+ * activations are alive; BatchNorm's batch statistics are then per
+ * micro-batch. A job that exhausts the backend's memory (the wasm
+ * backend's `RuntimeError: Aborted()`) fails with its batch and input size
+ * and the hint to set `--set train.microBatchSize=8`; the other jobs run
+ * in a fresh worker.
+ *
  * ```ts
  * import { experiment } from "./mod.ts";
  *
