@@ -9,7 +9,8 @@
  * rejects, …) is printed as one `error: …` line (several for a spec with
  * several issues) and exits non-zero: 2 for flag and spec errors, 1 for the
  * rest. `MERBA_DEBUG=1` adds the stack trace. A failed job does not stop
- * the others; the summary lists it and the exit code is 1.
+ * the others; the summary lists it (its message; the stack with
+ * `MERBA_DEBUG=1`) and the exit code is 1.
  *
  * The environment variable `MERBA_DEPS` may name a module exporting `deps`
  * (see `dsl/interpret.ts`) to run with stand-in dependencies (tests).
@@ -103,9 +104,14 @@ export async function main(args: string[]): Promise<number> {
           opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count})` : ""
         }, ${summary.skipped} already finished, ${summary.ran} run now, ${summary.failed.length} failed, ${summary.missing} missing`,
       );
+      const debug = Deno.env.get("MERBA_DEBUG") === "1";
       for (const f of summary.failed) {
+        // stack frames only with MERBA_DEBUG=1
+        const error = debug
+          ? f.error
+          : f.error.split("\n").filter((l) => !/^\s+at /.test(l)).join("\n");
         console.error(
-          `failed: ${f.variant} seed ${f.seed} fold ${f.fold} (${f.id}):\n${f.error}`,
+          `failed: ${f.variant} seed ${f.seed} fold ${f.fold} (${f.id}):\n${error}`,
         );
       }
       for (const file of summary.reportFiles) console.log(`report: ${file}`);

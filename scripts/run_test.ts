@@ -318,3 +318,43 @@ Deno.test("run CLI: a fixed split's dry run without the data lists the same job 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("run CLI (subprocess): a job that exhausts the backend's memory is a clear failure; microBatchSize fixes it", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const env = {
+      MERBA_DEPS: new URL("../dsl/testdata/oom_deps.ts", import.meta.url).href,
+    };
+    const args = [SPEC, "--preset", "smoke", "--backend", "cpu", "--jobs", "1"];
+    const r = await runCli([
+      ...args,
+      "--out",
+      out,
+      "--set",
+      "train.batchSize=8",
+    ], env);
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.out,
+      /3 jobs planned, 3 selected, 0 already finished, 0 run now, 3 failed, 3 missing/,
+    );
+    assert.doesNotMatch(r.err, /Uncaught|\n\s+at /);
+    const failures = r.err.match(
+      /^job [0-9a-f]{16} \((h|hv|all4), seed 1, fold split\) ran out of cpu backend memory \(RuntimeError: Aborted\(\)[^)]*\) at batch size 8, input 64×64×2: set --set train\.microBatchSize=4 \(or a smaller train\.batchSize\)$/gm,
+    );
+    assert.equal(failures?.length, 3, r.err);
+    const fixed = await runCli([
+      ...args,
+      "--out",
+      out,
+      "--set",
+      "train.batchSize=8",
+      "--set",
+      "train.microBatchSize=4",
+    ], env);
+    assert.equal(fixed.code, 0, fixed.err);
+    assert.match(fixed.out, /3 run now, 0 failed, 0 missing/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
