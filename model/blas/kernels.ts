@@ -109,13 +109,24 @@ function compute(
   return c.makeTensorInfo(shape, "float32", ov);
 }
 
-/** Whether `compute` can reach this backend's memory. */
-export function blasReachable(backend: KernelBackend): boolean {
+/**
+ * Whether the BLAS kernels can reach this backend's memory (wasm heap, cpu
+ * values) and, on cpu, whether every input holds float32 values there.
+ *
+ * @param backend the backend instance a kernel was called with.
+ * @param inputs the kernel's inputs.
+ * @returns true when the kernel can run in place.
+ */
+export function blasReachable(
+  backend: KernelBackend,
+  inputs: TensorInfo[] = [],
+): boolean {
   const w = backend as unknown as Partial<WasmLike>;
   if (typeof w.makeOutput === "function" && w.typedArrayFromHeap) return true;
   const c = backend as unknown as Partial<CpuLike>;
   return typeof c.makeTensorInfo === "function" &&
-    typeof c.data?.get === "function";
+    typeof c.data?.get === "function" &&
+    inputs.every((t) => c.data!.get(t.dataId)?.values instanceof Float32Array);
 }
 
 const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
@@ -148,7 +159,7 @@ export function blasBatchMatMul(
     const ra = a.shape.length, rb = b.shape.length;
     if (
       a.dtype !== "float32" || b.dtype !== "float32" || ra < 2 || rb < 2 ||
-      !blasReachable(args.backend)
+      !blasReachable(args.backend, [a, b])
     ) {
       return fallback(args);
     }
@@ -345,7 +356,7 @@ export function blasConv2D(
     if (
       x.dtype !== "float32" || filter.dtype !== "float32" ||
       !nhwc(args.attrs) || x.shape.length !== 4 || filter.shape.length !== 4 ||
-      !blasReachable(args.backend)
+      !blasReachable(args.backend, [x, filter])
     ) {
       return fallback(args);
     }
@@ -435,7 +446,7 @@ export function blasConv2DBackpropFilter(
     if (
       x.dtype !== "float32" || dy.dtype !== "float32" ||
       !nhwc(args.attrs) || x.shape.length !== 4 ||
-      !blasReachable(args.backend)
+      !blasReachable(args.backend, [x, dy])
     ) {
       return fallback(args);
     }
@@ -520,7 +531,7 @@ export function blasConv2DBackpropInput(
     if (
       dy.dtype !== "float32" || filter.dtype !== "float32" ||
       !nhwc(args.attrs) || filter.shape.length !== 4 ||
-      !blasReachable(args.backend)
+      !blasReachable(args.backend, [dy, filter])
     ) {
       return fallback(args);
     }
