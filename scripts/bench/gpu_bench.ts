@@ -419,13 +419,15 @@ export async function main(args: string[]): Promise<number> {
       loaded ?? "?"
     } CPU threads visible`,
   );
-  console.log(
-    `webgpu matmul program: ${
-      mp === "packed"
-        ? "packed (WEBGPU_MATMUL_PROGRAM_TYPE=3, deterministic)"
-        : "auto (split-K with float atomics where tfjs picks it: not bit-reproducible)"
-    }`,
-  );
+  if (info.name === "webgpu") {
+    console.log(
+      `webgpu matmul program: ${
+        mp === "packed"
+          ? "packed (WEBGPU_MATMUL_PROGRAM_TYPE=3, deterministic)"
+          : "auto (split-K with float atomics where tfjs picks it: not bit-reproducible)"
+      }`,
+    );
+  }
   const results: Record<string, unknown> = {
     options: o,
     backend: info,
