@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { assertEquals } from "./testdata/asserts.ts";
 
 Deno.test("importing data/pipeline.ts inside a Worker leaves the Worker's message handler alone", async () => {
   const dir = await Deno.makeTempDir();
@@ -29,7 +29,7 @@ scope.postMessage(scope.onmessage === before ? "kept" : "replaced");
           else resolve();
         };
       });
-      assert.deepEqual(replies, ["kept", "mine"]);
+      assertEquals(replies, ["kept", "mine"]);
     } finally {
       w.terminate();
     }

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import { SpecError } from "./errors.ts";
 import { loadExperiment, loadRawSpec } from "./load.ts";
 

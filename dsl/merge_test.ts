@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import { deepMerge, getPath, setPath } from "./merge.ts";
 
 Deno.test("deepMerge merges objects recursively and replaces lists, null and scalars", () => {

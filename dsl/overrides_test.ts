@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import { CliError, SpecError } from "./errors.ts";
 import { parseRunArgs, parseSet, resolveExperiment } from "./overrides.ts";
 import { expandVariants } from "./plan.ts";

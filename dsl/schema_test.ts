@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import * as v from "valibot";
 import example from "./testdata/example_spec.ts";
 import { SpecError } from "./errors.ts";

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import { sha256Hex } from "./hash.ts";
 import { deriveSeed, jobSeeds } from "./seeds.ts";
 

@@ -1,4 +1,4 @@
-import assert from "node:assert/strict";
+import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { runContext, RunStore, writeFileAtomic } from "./store.ts";
 import type { Job } from "./plan.ts";
