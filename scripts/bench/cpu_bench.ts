@@ -436,6 +436,11 @@ if (!opt["no-groups"]) {
       total: p.total_ms as number,
     });
     console.log(
+      `torch: its mixers' depthwise conv1d took ${
+        (p.conv1d_ms as number).toFixed(0)
+      } ms (on the tfjs side it is shifted products, not a conv kernel; left out of the convolutions group)`,
+    );
+    console.log(
       `torch: profiled training step ${
         (p.total_ms as number).toFixed(0)
       } ms; top ops: ${
