@@ -45,6 +45,32 @@ export function reportError(e: unknown): number {
   return e instanceof SpecError || e instanceof CliError ? 2 : 1;
 }
 
+/**
+ * What a run is about to do, printed before the first job: the experiment,
+ * the preset, whether the data is the built-in synthetic test-bed, and
+ * where the records go.
+ */
+export function startBanner(
+  spec: { name: string; description: string; dataset: { name: string } },
+  preset: string | undefined,
+  outDir: string,
+): string {
+  const synthetic = spec.dataset.name.startsWith("synthetic-");
+  return [
+    `${spec.name}: ${spec.description}`,
+    `  preset:  ${
+      preset ??
+        "none (the spec's own scale; --preset smoke is a two-minute check)"
+    }`,
+    `  data:    ${spec.dataset.name}${
+      synthetic
+        ? " — the built-in synthetic test-bed, not real data (--data NAME=ROOT runs a real corpus)"
+        : ""
+    }`,
+    `  records: ${outDir}/${spec.name}/ (finished jobs are kept: Ctrl-C, rerun to resume)`,
+  ].join("\n");
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let opts;
@@ -75,6 +101,7 @@ export async function main(args: string[]): Promise<number> {
       );
       return 0;
     }
+    console.log(startBanner(spec, opts.preset, opts.out));
     const controller = new AbortController();
     let interrupts = 0;
     const onSigint = () => {

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { main } from "./run.ts";
+import { main, startBanner } from "./run.ts";
 
 const SPEC =
   new URL("../dsl/testdata/example_spec.ts", import.meta.url).pathname;
@@ -357,4 +357,24 @@ Deno.test("run CLI (subprocess): a job that exhausts the backend's memory is a c
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("startBanner says when the data is the synthetic test-bed and which preset runs", () => {
+  const spec = {
+    name: "t7",
+    description: "scan ablation",
+    dataset: { name: "synthetic-dfme" },
+  };
+  const plain = startBanner(spec, undefined, "runs");
+  assert.match(plain, /^t7: scan ablation/);
+  assert.match(plain, /synthetic test-bed, not real data/);
+  assert.match(plain, /preset: {2}none/);
+  assert.match(plain, /runs\/t7\//);
+  const real = startBanner(
+    { ...spec, dataset: { name: "dfme" } },
+    "paper",
+    "out",
+  );
+  assert.doesNotMatch(real, /synthetic/);
+  assert.match(real, /preset: {2}paper/);
 });
