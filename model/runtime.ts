@@ -156,6 +156,15 @@ export async function initBackend(
         );
       }
       await activate("webgpu");
+      // tfjs-webgpu picks a split-K matmul (float atomics: the order of the
+      // additions varies run to run) for long, narrow products such as the
+      // weight gradients of small linears. Program type 3 (the packed
+      // matmul) has a fixed reduction order, so seeded runs stay
+      // bit-identical on one device and driver (see docs/gpu.md).
+      tf.env().set("WEBGPU_MATMUL_PROGRAM_TYPE", 3);
+      notes.push(
+        "matmuls use the packed program (WEBGPU_MATMUL_PROGRAM_TYPE=3): no split-K atomics, reproducible",
+      );
       versions["tfjs-backend-webgpu"] = packageVersion(
         import.meta.resolve("@tensorflow/tfjs-backend-webgpu"),
       );

@@ -172,3 +172,27 @@ Deno.test({
     await initBackend("cpu");
   },
 });
+
+Deno.test({
+  name:
+    "webgpu: a long narrow matmul (split-K territory) is bit-identical run to run",
+  ignore: !hasGpu,
+  fn: async () => {
+    await initBackend("webgpu");
+    try {
+      const a = tf.randomUniform([1, 64, 4096], -1, 1, "float32", 7);
+      const b = tf.randomUniform([1, 4096, 64], -1, 1, "float32", 8);
+      const first = await tf.matMul(a, b).data();
+      for (let run = 0; run < 4; run++) {
+        const again = await tf.matMul(a, b).data();
+        for (let i = 0; i < first.length; i++) {
+          if (first[i] !== again[i]) {
+            throw new Error(`run ${run}: element ${i} differs`);
+          }
+        }
+      }
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  },
+});

@@ -223,15 +223,20 @@ export async function writeSafetensors(
   await Deno.writeFile(path, encodeSafetensors(tensors, metadata));
 }
 
-/** A model's state dict (parameters and buffers) in PyTorch layouts. */
-export function stateDict(model: MerModel): Map<string, SafeTensor> {
+/**
+ * A model's state dict (parameters and buffers) in PyTorch layouts. Reads
+ * with `data()`, so it works on every backend (webgpu has no `dataSync`).
+ */
+export async function stateDict(
+  model: MerModel,
+): Promise<Map<string, SafeTensor>> {
   const store = modelStore(model);
   const out = new Map<string, SafeTensor>();
   for (const spec of store.specs) {
     const v = store.get(spec.name);
     if (spec.dtype === "int32") {
       out.set(spec.name, {
-        data: Int32Array.from(v.dataSync() as Int32Array),
+        data: Int32Array.from(await v.data() as Int32Array),
         shape: spec.torchShape,
         dtype: "I64",
       });
@@ -239,7 +244,7 @@ export function stateDict(model: MerModel): Map<string, SafeTensor> {
       out.set(spec.name, {
         data: internalToTorch(
           spec,
-          Float32Array.from(v.dataSync() as Float32Array),
+          Float32Array.from(await v.data() as Float32Array),
         ),
         shape: spec.torchShape,
         dtype: "F32",
@@ -313,7 +318,7 @@ export async function saveSafetensors(
   path: string,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  await writeSafetensors(path, stateDict(model), {
+  await writeSafetensors(path, await stateDict(model), {
     config: JSON.stringify(model.config),
     ...metadata,
   });

@@ -122,9 +122,9 @@ Deno.test("save → load restores every parameter and buffer bit-identically (Py
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("loadStateDict: missing key, unexpected key and shape mismatch are named", () => {
+Deno.test("loadStateDict: missing key, unexpected key and shape mismatch are named", async () => {
   const m = buildModel(SMALL, 1);
-  const sd = stateDict(m);
+  const sd = await stateDict(m);
   const missing = new Map(sd);
   missing.delete("levels.2.blocks.0.mixers.1.A_log");
   assert.throws(

@@ -150,6 +150,7 @@ export const DYNAMIC_ROOTS: readonly string[] = [
   "dsl/interpret.ts",
   "dsl/workers.ts",
   "dsl/worker_main.ts",
+  "data/pipeline_worker.ts",
   "dsl/progress.ts",
   "dsl/train.ts",
   "dsl/metrics.ts",
