@@ -8,13 +8,18 @@
  * @module
  */
 import { experiment } from "../dsl/spec.ts";
-import { LAPTOP_MODEL, LAPTOP_TRAIN, scalePresets } from "./scales.ts";
+import {
+  LAPTOP_DFME,
+  LAPTOP_MODEL,
+  LAPTOP_TRAIN,
+  scalePresets,
+} from "./scales.ts";
 
 export default experiment({
   name: "dgcm-ablation",
   description:
     "With and without the Dual-Granularity Classification Module (paper Sec. IV-D3), DFME Test A/B",
-  dataset: { name: "synthetic-dfme", imageSize: 64 },
+  dataset: LAPTOP_DFME,
   protocol: { kind: "fixedSplit", train: "train", tests: ["testA", "testB"] },
   model: LAPTOP_MODEL,
   variants: {
@@ -34,7 +39,11 @@ export default experiment({
   },
   train: LAPTOP_TRAIN,
   seeds: [0],
-  presets: scalePresets({ dataset: "dfme", epochs: 200, smokeData: {} }),
+  presets: scalePresets({
+    dataset: "dfme",
+    epochs: 200,
+    smokeData: { subjects: 24 },
+  }),
   report: {
     metrics: ["uf1", "uar", "acc"],
     groups: ["testA", "testB"],

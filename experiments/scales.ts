@@ -26,6 +26,16 @@ export type ModelSpecInput = NonNullable<ExperimentInput["model"]>;
 /** A preset of a spec. */
 export type PresetInput = NonNullable<ExperimentInput["presets"]>[string];
 
+/**
+ * The default (laptop) synthetic DFME-like set: 40 subjects, 320 clips
+ * (the generator's default is 24 subjects, used by `smoke`).
+ */
+export const LAPTOP_DFME = {
+  name: "synthetic-dfme",
+  imageSize: 64,
+  options: { subjects: 40 },
+};
+
 /** The default (laptop) model: 64×64 input, window 2, narrow stages. */
 export const LAPTOP_MODEL: ModelSpecInput = {
   base: "merba",
@@ -40,7 +50,7 @@ export const LAPTOP_MODEL: ModelSpecInput = {
 
 /** The laptop-scale training recipe. */
 export const LAPTOP_TRAIN = {
-  epochs: 30,
+  epochs: 25,
   batchSize: 32,
   evalBatchSize: 64,
   optimizer: { lr: 1e-3 },
@@ -138,6 +148,8 @@ export function scalePresets(scale: CorpusScale): Record<string, PresetInput> {
       train: {
         epochs: Math.min(scale.epochs, 60),
         batchSize: 32,
+        // the wasm heap (4 GiB) holds 8 samples of this model's activations
+        microBatchSize: 8,
         optimizer: { lr: 5e-4 },
         schedule: { warmupEpochs: 3, cooldownEpochs: 5 },
       },

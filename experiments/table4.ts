@@ -8,6 +8,7 @@
  */
 import { experiment } from "../dsl/spec.ts";
 import {
+  LAPTOP_DFME,
   LAPTOP_MAMBAVISION,
   LAPTOP_MODEL,
   LAPTOP_TRAIN,
@@ -18,7 +19,7 @@ export default experiment({
   name: "table4",
   description:
     "DFME-public fixed split: MambaVision-B vs MERba-base vs MERba-DGCM (paper Table IV)",
-  dataset: { name: "synthetic-dfme", imageSize: 64 },
+  dataset: LAPTOP_DFME,
   protocol: { kind: "fixedSplit", train: "train", tests: ["testA", "testB"] },
   model: LAPTOP_MODEL,
   variants: {
@@ -40,7 +41,7 @@ export default experiment({
   presets: scalePresets({
     dataset: "dfme",
     epochs: 200,
-    smokeData: {},
+    smokeData: { subjects: 24 },
     mambaVisionVariants: ["MambaVision-B"],
   }),
   report: {

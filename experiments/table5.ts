@@ -80,7 +80,7 @@ export default experiment({
   dataset: {
     name: "synthetic-3db",
     imageSize: 64,
-    options: { subjects: 34 },
+    options: { subjects: 17 },
   },
   protocol: { kind: "loso", breakdownBy: "source" },
   model: { ...LAPTOP_MODEL, head: "linear" },
@@ -94,7 +94,7 @@ export default experiment({
       model: {},
     },
   },
-  train: { ...LAPTOP_TRAIN, epochs: 20 },
+  train: { ...LAPTOP_TRAIN, epochs: 12 },
   seeds: [0],
   presets,
   report: {

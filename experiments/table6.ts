@@ -9,13 +9,18 @@
  * @module
  */
 import { experiment } from "../dsl/spec.ts";
-import { LAPTOP_MODEL, LAPTOP_TRAIN, scalePresets } from "./scales.ts";
+import {
+  LAPTOP_DFME,
+  LAPTOP_MODEL,
+  LAPTOP_TRAIN,
+  scalePresets,
+} from "./scales.ts";
 
 export default experiment({
   name: "table6",
   description:
     "LGFI ablation: extractor local|global × self-attention local|global (paper Table VI, DFME Test B)",
-  dataset: { name: "synthetic-dfme", imageSize: 64 },
+  dataset: LAPTOP_DFME,
   protocol: { kind: "fixedSplit", train: "train", tests: ["testB"] },
   model: { ...LAPTOP_MODEL, head: "dgcm" },
   grid: {
@@ -24,7 +29,11 @@ export default experiment({
   },
   train: LAPTOP_TRAIN,
   seeds: [0],
-  presets: scalePresets({ dataset: "dfme", epochs: 200, smokeData: {} }),
+  presets: scalePresets({
+    dataset: "dfme",
+    epochs: 200,
+    smokeData: { subjects: 24 },
+  }),
   report: {
     metrics: ["uf1", "uar", "acc"],
     groups: ["testB"],

@@ -18,13 +18,18 @@
  * @module
  */
 import { experiment } from "../dsl/spec.ts";
-import { LAPTOP_MODEL, LAPTOP_TRAIN, scalePresets } from "./scales.ts";
+import {
+  LAPTOP_DFME,
+  LAPTOP_MODEL,
+  LAPTOP_TRAIN,
+  scalePresets,
+} from "./scales.ts";
 
 export default experiment({
   name: "table7",
   description:
     "Scan-direction ablation of the MERba local extractor (paper Table VII, DFME Test B)",
-  dataset: { name: "synthetic-dfme", imageSize: 64 },
+  dataset: LAPTOP_DFME,
   protocol: { kind: "fixedSplit", train: "train", tests: ["testB"] },
   model: { ...LAPTOP_MODEL, head: "dgcm" },
   variants: {
@@ -59,7 +64,7 @@ export default experiment({
   presets: scalePresets({
     dataset: "dfme",
     epochs: 200,
-    smokeData: {},
+    smokeData: { subjects: 24 },
   }),
   report: {
     metrics: ["uf1", "uar", "acc"],
