@@ -191,6 +191,12 @@ class Torch {
         String(torchThreads),
         opt["torch-scan"]!,
       ],
+      // torch.set_num_threads does not reach the OpenBLAS inside Debian's
+      // torch (its matmuls ran on 2 threads at set_num_threads(1)): pin it
+      env: {
+        OPENBLAS_NUM_THREADS: String(torchThreads),
+        OMP_NUM_THREADS: String(torchThreads),
+      },
       stdin: "piped",
       stdout: "piped",
       stderr: "inherit",
