@@ -87,6 +87,14 @@ export interface TrainRecipe {
    * dropout masks. For memory: the wasm backend's heap is limited.
    */
   microBatchSize?: number;
+  /**
+   * gradient checkpointing (`ForwardOptions.checkpoint` of every training
+   * pass): the model's token blocks are recomputed in the backward pass
+   * instead of keeping their intermediates — same losses and gradients (to
+   * float rounding), about one extra block forward of time for most of the
+   * activation memory. Absent: false.
+   */
+  checkpoint?: boolean;
   /** AdamW settings. */
   optimizer: OptimizerSettings;
   /** learning-rate schedule. */

@@ -331,7 +331,8 @@ export function isBackendMemoryError(error: unknown): boolean {
  * The failure text of a job: for a backend memory error (see
  * {@link isBackendMemoryError}) a clear message naming the job, its batch
  * size, micro-batch size and input size, and how to fix it
- * (`--set train.microBatchSize=8` or a smaller batch); otherwise the
+ * (`--set train.microBatchSize=8` or a smaller batch, and
+ * `--set train.checkpoint=true` when it is not set); otherwise the
  * error's stack (or text).
  */
 export function describeJobFailure(job: Job, error: unknown): string {
@@ -350,13 +351,18 @@ export function describeJobFailure(job: Job, error: unknown): string {
   const bs = job.recipe.batchSize;
   const micro = job.recipe.microBatchSize;
   const chunk = micro !== undefined && micro < bs ? micro : undefined;
+  const ckpt = job.recipe.checkpoint
+    ? ""
+    : " and --set train.checkpoint=true (token blocks recomputed in the backward pass)";
   const hint = chunk === undefined
     ? `set --set train.microBatchSize=${Math.max(1, Math.min(8, bs >> 1))}${
       bs > 1 ? ` (or a smaller train.batchSize)` : ""
-    }`
+    }${ckpt}`
     : chunk > 1
-    ? `set a smaller --set train.microBatchSize=${chunk >> 1}`
-    : "the model does not fit even one sample at a time: use a smaller model or input, or another backend";
+    ? `set a smaller --set train.microBatchSize=${chunk >> 1}${ckpt}`
+    : job.recipe.checkpoint
+    ? "the model does not fit even one sample at a time: use a smaller model or input, or another backend"
+    : "set --set train.checkpoint=true (token blocks recomputed in the backward pass); if one sample at a time still does not fit, use a smaller model or input, or another backend";
   return `job ${job.id} (${job.variant}, seed ${job.seed}, fold ${job.fold.name}) ran out of ${job.backend} backend memory (${first}) at batch size ${bs}${
     chunk !== undefined ? ` in micro-batches of ${chunk}` : ""
   }, input ${h}×${w}×${cfg.inChannels}: ${hint}`;

@@ -12,10 +12,15 @@
  * (weighted by chunk size) before one AdamW step, so the gradient is the
  * full batch's for models without batch statistics while only one chunk's
  * activations are alive; BatchNorm's batch statistics are then per
- * micro-batch. A job that exhausts the backend's memory (the wasm
- * backend's `RuntimeError: Aborted()`) fails with its batch and input size
- * and the hint to set `--set train.microBatchSize=8`; the other jobs run
- * in a fresh worker.
+ * micro-batch. `train.checkpoint: true` recomputes the model's token blocks
+ * in the backward pass instead of keeping their activations; AdamW updates
+ * one parameter at a time and frees each gradient once applied. With both
+ * (`--set train.microBatchSize=2 --set train.checkpoint=true`) paper-scale
+ * MERba (224×224, 111M parameters) trains on the wasm backend. A job that
+ * exhausts the backend's memory (the wasm backend's `RuntimeError:
+ * Aborted()`) fails with its batch and input size and the hint to set
+ * `--set train.microBatchSize=8` and `--set train.checkpoint=true`; the
+ * other jobs run in a fresh worker.
  *
  * ```ts
  * import { experiment } from "./mod.ts";

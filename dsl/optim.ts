@@ -56,6 +56,12 @@ function checkSettings(s: OptimizerSettings): void {
   }
 }
 
+/** Options of {@linkcode AdamW.step}. */
+export interface AdamWStepOptions {
+  /** dispose each gradient as soon as its parameter is updated (default false). */
+  disposeGrads?: boolean;
+}
+
 interface ParamState {
   m: tf.Variable;
   v: tf.Variable;
@@ -123,11 +129,24 @@ export class AdamW {
 
   /**
    * Applies one update with the current {@linkcode AdamW.lr}. Parameters
-   * missing from `grads` are skipped. The gradients are not disposed.
+   * missing from `grads` are skipped.
+   *
+   * Memory: parameters are updated one at a time, each inside its own
+   * `tf.tidy`, so the temporaries alive at any moment are those of one
+   * parameter (never whole-model copies); the moments `m` and `v` are
+   * `tf.Variable`s updated in place. With `options.disposeGrads` each
+   * gradient is disposed right after its parameter is updated (after every
+   * gradient has been checked, so a bad map disposes nothing); otherwise
+   * the gradients are left to the caller. The result is bit-identical to
+   * updating all parameters inside one tidy.
    *
    * @param grads gradients keyed by parameter name, shaped like the parameter.
+   * @param options `disposeGrads`: dispose each gradient once applied.
    */
-  step(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>): void {
+  step(
+    grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>,
+    options: AdamWStepOptions = {},
+  ): void {
     if (!(Number.isFinite(this.lr) && this.lr >= 0)) {
       throw new RangeError(`AdamW.lr must be ≥ 0, got ${this.lr}`);
     }
@@ -148,39 +167,42 @@ export class AdamW {
       }
       return { name, p, g };
     });
-    tf.tidy(() => {
-      // scalars shared by all parameters of this step
-      const cache = new Map<number, tf.Scalar>();
-      const scalar = (x: number) => {
-        let s = cache.get(x);
-        if (s === undefined) cache.set(x, s = tf.scalar(x));
-        return s;
-      };
-      for (const { name, p, g } of work) {
-        let st = this.#state.get(name);
-        if (st === undefined) {
-          st = {
-            m: tf.variable(tf.zerosLike(p), false),
-            v: tf.variable(tf.zerosLike(p), false),
-            step: 0,
-          };
-          this.#state.set(name, st);
-        }
-        st.step += 1;
-        const t = st.step;
-        const decay = this.#decay.get(name)! && weightDecay > 0;
-        const base = decay ? p.mul(scalar(1 - lr * weightDecay)) : p;
-        const m = st.m.mul(scalar(b1)).add(g.mul(scalar(1 - b1)));
-        const v = st.v.mul(scalar(b2)).add(g.mul(g).mul(scalar(1 - b2)));
+    for (const { name, p, g } of work) {
+      let st = this.#state.get(name);
+      if (st === undefined) {
+        st = {
+          m: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+          v: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+          step: 0,
+        };
+        this.#state.set(name, st);
+      }
+      st.step += 1;
+      const { m: mVar, v: vVar, step: t } = st;
+      const decay = this.#decay.get(name)! && weightDecay > 0;
+      tf.tidy(() => {
+        const base = decay ? p.mul(tf.scalar(1 - lr * weightDecay)) : p;
+        const m = mVar.mul(tf.scalar(b1)).add(g.mul(tf.scalar(1 - b1)));
+        const v = vVar.mul(tf.scalar(b2)).add(
+          g.mul(g).mul(tf.scalar(1 - b2)),
+        );
         const stepSize = lr / (1 - b1 ** t);
         const bc2Sqrt = Math.sqrt(1 - b2 ** t);
-        const denom = v.sqrt().div(scalar(bc2Sqrt)).add(scalar(eps));
-        const next = base.sub(m.div(denom).mul(scalar(stepSize)));
-        st.m.assign(m);
-        st.v.assign(v);
+        const denom = v.sqrt().div(tf.scalar(bc2Sqrt)).add(tf.scalar(eps));
+        const next = base.sub(m.div(denom).mul(tf.scalar(stepSize)));
+        mVar.assign(m);
+        vVar.assign(v);
         p.assign(next);
-      }
-    });
+      });
+      if (options.disposeGrads) g.dispose();
+    }
+  }
+
+  /** Bytes held by the moment buffers (two float32 copies of each updated parameter). */
+  stateBytes(): number {
+    let n = 0;
+    for (const st of this.#state.values()) n += 4 * (st.m.size + st.v.size);
+    return n;
   }
 
   /** Releases the moment buffers (not the parameters). */

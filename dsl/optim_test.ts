@@ -133,3 +133,159 @@ Deno.test("AdamW checks every gradient before updating any parameter", () => {
   tf.dispose([a, b, ga, gb]);
   opt.dispose();
 });
+
+/** The previous AdamW step: every parameter updated inside ONE tidy. */
+function wholeModelStep(
+  params: Map<string, tf.Variable>,
+  state: Map<string, { m: tf.Variable; v: tf.Variable; t: number }>,
+  grads: Map<string, tf.Tensor>,
+  s: OptimizerSettings,
+  lr: number,
+): void {
+  const [b1, b2] = s.betas;
+  tf.tidy(() => {
+    for (const [name, g] of grads) {
+      const p = params.get(name)!;
+      let st = state.get(name);
+      if (!st) {
+        st = {
+          m: tf.variable(tf.zerosLike(p), false),
+          v: tf.variable(tf.zerosLike(p), false),
+          t: 0,
+        };
+        state.set(name, st);
+      }
+      st.t += 1;
+      const base = decaysParameter(name, p.rank) && s.weightDecay > 0
+        ? p.mul(tf.scalar(1 - lr * s.weightDecay))
+        : p;
+      const m = st.m.mul(tf.scalar(b1)).add(g.mul(tf.scalar(1 - b1)));
+      const v = st.v.mul(tf.scalar(b2)).add(g.mul(g).mul(tf.scalar(1 - b2)));
+      const denom = v.sqrt().div(tf.scalar(Math.sqrt(1 - b2 ** st.t))).add(
+        tf.scalar(s.eps),
+      );
+      p.assign(base.sub(m.div(denom).mul(tf.scalar(lr / (1 - b1 ** st.t)))));
+      st.m.assign(m);
+      st.v.assign(v);
+    }
+  });
+}
+
+function seededParams(tag: string, shapes: number[][], seed: number) {
+  return new Map<string, tf.Variable>(
+    shapes.map((shape, i) => [
+      `p${i}.weight`,
+      tf.tidy(() =>
+        tf.variable(
+          tf.randomNormal(shape, 0, 1, "float32", seed + i),
+          true,
+          `${tag}_${i}`,
+        )
+      ),
+    ]),
+  );
+}
+
+Deno.test("AdamW's per-parameter update is bit-identical to updating the whole model in one tidy", () => {
+  const shapes = [[3, 4], [5], [2, 3, 3, 2], [7, 1]];
+  const settings: OptimizerSettings = {
+    lr: 0.01,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0.05,
+  };
+  const lean = seededParams("lean", shapes, 1);
+  const whole = seededParams("whole", shapes, 1);
+  const opt = new AdamW(lean, settings);
+  const state = new Map<
+    string,
+    { m: tf.Variable; v: tf.Variable; t: number }
+  >();
+  for (let step = 0; step < 4; step++) {
+    const lr = 0.01 * (step + 1);
+    // seeds ≥ 1: a tf.random seed of 0 means unseeded
+    const grads = () =>
+      new Map(
+        shapes.map((shape, i) => [
+          `p${i}.weight`,
+          tf.randomNormal(shape, 0, 1, "float32", 1000 + 100 * step + i),
+        ]),
+      );
+    const gl = grads(), gw = grads();
+    opt.lr = lr;
+    opt.step(gl, { disposeGrads: true });
+    assert.ok([...gl.values()].every((g) => g.isDisposed), "grads disposed");
+    wholeModelStep(whole, state, gw, settings, lr);
+    tf.dispose([...gw.values()]);
+    for (const [k, p] of lean) {
+      assert.deepStrictEqual(p.dataSync(), whole.get(k)!.dataSync(), k);
+    }
+  }
+  assert.equal(
+    opt.stateBytes(),
+    2 * 4 * shapes.reduce((s, sh) => s + sh.reduce((a, b) => a * b, 1), 0),
+  );
+  opt.dispose();
+  tf.dispose([...lean.values(), ...whole.values()]);
+  for (const st of state.values()) tf.dispose([st.m, st.v]);
+});
+
+Deno.test("AdamW.step keeps one parameter's temporaries alive at a time, not the whole model's", () => {
+  // 16 parameters of 4096 floats: one parameter's update makes 14
+  // parameter-sized temporaries; a whole-model tidy would keep those of all
+  // 16 parameters (224 × 16 KiB) until it ends
+  const shapes = Array.from({ length: 16 }, () => [64, 64]);
+  const params = seededParams("peak", shapes, 5);
+  const opt = new AdamW(params, {
+    lr: 1e-3,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0.05,
+  });
+  const grads = () =>
+    new Map(
+      shapes.map((s, i) => [`p${i}.weight`, tf.ones(s)] as [string, tf.Tensor]),
+    );
+  opt.step(grads(), { disposeGrads: true }); // allocates m and v
+  // deno-lint-ignore no-explicit-any
+  const engine = tf.engine() as any;
+  const track = engine.trackTensor;
+  let peak = 0;
+  engine.trackTensor = function (...a: unknown[]) {
+    track.apply(engine, a);
+    peak = Math.max(peak, engine.state.numBytes);
+  };
+  try {
+    const g = grads();
+    const start = tf.memory().numBytes;
+    opt.step(g, { disposeGrads: true });
+    const one = 64 * 64 * 4;
+    assert.ok(
+      peak - start <= 14 * one + 1024, // + a few scalars
+      `peak ${peak - start} bytes above the start, one parameter is ${one}`,
+    );
+    assert.equal(tf.memory().numBytes, start - 16 * one, "gradients freed");
+  } finally {
+    engine.trackTensor = track;
+  }
+  opt.dispose();
+  tf.dispose([...params.values()]);
+});
+
+Deno.test("AdamW.step with disposeGrads frees nothing when a gradient is bad", () => {
+  const a = tf.variable(tf.ones([2]), true, "adamw_dispose_a");
+  const opt = new AdamW(new Map([["a", a]]), {
+    lr: 0.1,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0,
+  });
+  const ga = tf.ones([2]), gb = tf.ones([3]);
+  assert.throws(
+    () => opt.step(new Map([["a", ga], ["b", gb]]), { disposeGrads: true }),
+    /unknown parameter "b"/,
+  );
+  assert.ok(!ga.isDisposed && !gb.isDisposed);
+  tf.dispose([a, ga, gb]);
+  opt.dispose();
+});

@@ -161,6 +161,7 @@ function trainRecipeSchema<const D extends boolean>(defaults: D) {
     batchSize: opt(posInt, 128),
     evalBatchSize: opt(posInt, 128),
     microBatchSize: v.optional(posInt),
+    checkpoint: v.optional(v.boolean()),
     optimizer: opt(
       v.strictObject({
         lr: opt(positive, 1e-4),
@@ -509,6 +510,15 @@ export interface TrainOverrides {
    * `--set train.microBatchSize=8` on wasm).
    */
   microBatchSize?: number;
+  /**
+   * gradient checkpointing (default false): the model's token blocks are
+   * recomputed in the backward pass instead of keeping their intermediates,
+   * trading about one extra block forward per step for most of the
+   * activation memory; same losses and gradients to float rounding. With
+   * `microBatchSize` it is what lets paper-scale MERba (224×224) train on
+   * the wasm backend (`--set train.checkpoint=true`).
+   */
+  checkpoint?: boolean;
   /** AdamW settings. */
   optimizer?: {
     /** peak learning rate (default 1e-4; the paper's value was lost). */

@@ -204,3 +204,16 @@ Deno.test("early stopping without validation data is an error; numClasses must m
     /variants\.x\.model\.numClasses: dataset synthetic-3db has 3 classes, got 5/,
   );
 });
+
+Deno.test("train.checkpoint is an optional boolean: absent stays absent (job hashes unchanged), a non-boolean names its path", () => {
+  assert.equal(v.parse(TrainRecipeSchema, {}).checkpoint, undefined);
+  assert.equal(
+    v.parse(TrainRecipeSchema, { checkpoint: true }).checkpoint,
+    true,
+  );
+  const lines = issuesOf({ ...minimal, train: { checkpoint: "yes" } });
+  assert.ok(
+    lines.some((l) => l.startsWith("spec.yaml: train.checkpoint: ")),
+    lines.join("\n"),
+  );
+});

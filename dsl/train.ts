@@ -24,7 +24,17 @@
  * model without batch statistics. BatchNorm's batch statistics (and
  * running-stat updates) are per micro-batch; the first chunk uses the
  * step's dropout seed and chunk k a fixed function of it and k. With
- * `microBatchSize ≥ batchSize` training is bit-identical to none. The `signal` is checked before
+ * `microBatchSize ≥ batchSize` training is bit-identical to none.
+ *
+ * Memory (what lets paper-scale MERba, 111M parameters at 224×224, train on
+ * the wasm backend's 4 GiB heap): `recipe.checkpoint` passes
+ * `ForwardOptions.checkpoint` to every training pass (token blocks
+ * recomputed in the backward pass; bit-identical here); each micro-batch's
+ * gradients are added into the running sums one variable at a time and
+ * freed at once; AdamW updates one parameter at a time inside its own tidy
+ * and frees each gradient as soon as it is applied, so no whole-model
+ * temporaries exist beside the parameters, the moments and one gradient
+ * copy. The `signal` is checked before
  * every step; when it has fired the model is released and `train` rejects
  * with the signal's reason.
  *
@@ -62,6 +72,12 @@ export interface EvaluateOptions {
   batchSize: number;
   /** DGCM: the α of the loss reported (default 1). */
   alpha?: number;
+  /**
+   * run with `ForwardOptions.checkpoint` (default false): in inference each
+   * token block's intermediates are freed as soon as the block ends; same
+   * predictions and loss.
+   */
+  checkpoint?: boolean;
 }
 
 /** Predictions and mean loss of a model on a set of samples. */
@@ -138,7 +154,10 @@ export async function evaluate(
   for (const batch of splitBatches(order, options.batchSize, false)) {
     const [p, l] = tf.tidy(() => {
       const x = stackBatch(samples, batch);
-      const out = model.apply(x, { training: false });
+      const out = model.apply(x, {
+        training: false,
+        checkpoint: options.checkpoint ?? false,
+      });
       const loss = batchLoss(out, truth, batch, dgcm, alpha);
       const predicted = dgcm
         ? dgcmDecision(out.coarse!, out.fine!)
@@ -313,19 +332,30 @@ export function accumulatedGradients(
     chunks.forEach((chunk, k) => {
       const w = (chunk[1] - chunk[0]) / total;
       const r = tf.variableGrads(() => lossOf(chunk, k), vars);
-      tf.tidy(() => {
-        const scaled = tf.mul(r.value, w) as tf.Scalar;
-        const next: tf.Scalar = value ? tf.add(value, scaled) : scaled;
-        if (value) value.dispose();
-        value = tf.keep(next);
+      try {
+        const prevValue: tf.Scalar | null = value;
+        value = tf.tidy(() => {
+          const scaled = tf.mul(r.value, w) as tf.Scalar;
+          return prevValue ? tf.add(prevValue, scaled) : scaled;
+        });
+        prevValue?.dispose();
+        // one variable at a time, its chunk gradient freed at once: never
+        // more than one whole-model gradient copy beside the running sums
         for (const [name, g] of Object.entries(r.grads)) {
-          const gw = tf.mul(g, w);
           const prev = sums.get(name);
-          sums.set(name, tf.keep(prev ? tf.add(prev, gw) : gw));
+          sums.set(
+            name,
+            tf.tidy(() => {
+              const gw = tf.mul(g, w);
+              return prev ? tf.add(prev, gw) : gw;
+            }),
+          );
           prev?.dispose();
+          g.dispose();
         }
-      });
-      tf.dispose([r.value, ...Object.values(r.grads)]);
+      } finally {
+        tf.dispose([r.value, ...Object.values(r.grads)]);
+      }
     });
   } catch (e) {
     tf.dispose([...(value ? [value] : []), ...sums.values()]);
@@ -431,6 +461,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
                 model.apply(owned[k] as tf.Tensor4D, {
                   training: true,
                   seed: k === 0 ? seed : chunkSeed(seed, k),
+                  checkpoint: recipe.checkpoint ?? false,
                 }),
                 trainLabels,
                 batch.slice(chunk[0], chunk[1]),
@@ -444,7 +475,8 @@ export async function train(input: TrainInput): Promise<TrainResult> {
           for (const [varName, g] of grads) {
             named.set(keyOfVariable.get(varName)!, g);
           }
-          optimizer.step(named);
+          // each gradient is freed as soon as its parameter is updated
+          optimizer.step(named, { disposeGrads: true });
           loss = (await value.data())[0];
         } finally {
           tf.dispose(owned);
@@ -473,6 +505,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
         const ev = await evaluate(model, validation, classes, {
           batchSize: recipe.evalBatchSize,
           alpha: dgcm ? alpha : undefined,
+          checkpoint: recipe.checkpoint,
         });
         const m = computeMetrics(ev.truth, ev.pred, classes);
         record.validation = {
@@ -523,6 +556,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
       if (signal?.aborted) throw abortReason(signal);
       const ev = await evaluate(model, samples, classes, {
         batchSize: recipe.evalBatchSize,
+        checkpoint: recipe.checkpoint,
       });
       samples.forEach((s, i) =>
         predictions.push({

@@ -340,7 +340,7 @@ Deno.test("run CLI (subprocess): a job that exhausts the backend's memory is a c
     );
     assert.doesNotMatch(r.err, /Uncaught|\n\s+at /);
     const failures = r.err.match(
-      /^job [0-9a-f]{16} \((h|hv|all4), seed 1, fold split\) ran out of cpu backend memory \(RuntimeError: Aborted\(\)[^)]*\) at batch size 8, input 64×64×2: set --set train\.microBatchSize=4 \(or a smaller train\.batchSize\)$/gm,
+      /^job [0-9a-f]{16} \((h|hv|all4), seed 1, fold split\) ran out of cpu backend memory \(RuntimeError: Aborted\(\)[^)]*\) at batch size 8, input 64×64×2: set --set train\.microBatchSize=4 \(or a smaller train\.batchSize\) and --set train\.checkpoint=true \(token blocks recomputed in the backward pass\)$/gm,
     );
     assert.equal(failures?.length, 3, r.err);
     const fixed = await runCli([
