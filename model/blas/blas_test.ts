@@ -13,7 +13,9 @@ import {
 import { initBackend } from "../runtime.ts";
 import { buildModel, merbaBase } from "../mod.ts";
 import {
+  BLAS_KERNEL_NAMES,
   blasStatus,
+  DEFAULT_BLAS_KERNELS,
   disableBlasKernels,
   enableBlasFromEnv,
   enableBlasKernels,
@@ -272,6 +274,7 @@ async function comparePaths(backend: "wasm" | "cpu"): Promise<void> {
   const status = enableBlasKernels({
     threads: 2,
     backends: [backend],
+    kernels: [...BLAS_KERNEL_NAMES],
     tuning: { minFlops: 0 },
   });
   assert(status !== null);
@@ -323,11 +326,17 @@ Deno.test({
     disableBlasKernels();
     const before = tf.getKernel("BatchMatMul", "wasm")!.kernelFunc;
     const beforeConv = tf.getKernel("Conv2DBackpropFilter", "wasm")!.kernelFunc;
+    const convWasm = tf.getKernel("Conv2D", "wasm")!.kernelFunc;
+    const convCpu = tf.getKernel("Conv2D", "cpu")!.kernelFunc;
     enableBlasKernels({ threads: 1, tuning: { minFlops: 0 } });
     try {
       assert(blasStatus() !== null);
       assert(tf.getKernel("BatchMatMul", "wasm")!.kernelFunc !== before);
       assert(tf.getKernel("BatchMatMul", "cpu")!.kernelFunc !== before);
+      // by default wasm keeps XNNPACK's forward conv; cpu gets the BLAS one
+      assert(tf.getKernel("Conv2D", "wasm")!.kernelFunc === convWasm);
+      assert(tf.getKernel("Conv2D", "cpu")!.kernelFunc !== convCpu);
+      assertEquals(blasStatus()!.kernels.wasm, [...DEFAULT_BLAS_KERNELS.wasm]);
       const y = tf.matMul(
         tf.tensor2d([[1, 2], [3, 4]], [2, 2], "int32"),
         tf.tensor2d([[5], [6]], [2, 1], "int32"),

@@ -2,7 +2,8 @@
  * Faster CPU kernels for TensorFlow.js through the system's BLAS
  * (OpenBLAS' `cblas_sgemm` reached with Deno's FFI): BatchMatMul, Conv2D
  * and Conv2D's two gradients for the wasm and cpu backends, and with them a
- * row-copy GatherV2 (the scan-order permutations). Opt-in and
+ * row-copy GatherV2 (the scan-order permutations). Which are registered by
+ * default on each backend: {@link DEFAULT_BLAS_KERNELS}. Opt-in and
  * cleanly absent: {@link enableBlasKernels} returns null and changes
  * nothing when no BLAS library is installed (Debian: `libopenblas0-pthread`).
  * Needs `--allow-ffi`.
@@ -46,6 +47,7 @@ export {
   type BlasKernelName,
   type BlasStatus,
   blasStatus,
+  DEFAULT_BLAS_KERNELS,
   disableBlasKernels,
   enableBlasKernels,
   type EnableBlasOptions,
