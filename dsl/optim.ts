@@ -62,10 +62,64 @@ export interface AdamWStepOptions {
   disposeGrads?: boolean;
 }
 
+/** Where {@linkcode AdamW} keeps its moments. */
+export type MomentStorage = "device" | "host";
+
+/** Options of the {@linkcode AdamW} constructor. */
+export interface AdamWOptions {
+  /**
+   * `device` (default): the moments are `tf.Variable`s on the backend.
+   * `host`: they are `Float32Array`s in JavaScript memory and the update runs
+   * in JavaScript with float32 rounding after every operation — the same
+   * IEEE float32 arithmetic as the backend's kernels, so bit-identical to
+   * `device` — keeping two parameter-sized copies of the model out of the
+   * backend's memory (the wasm heap is limited to 4 GiB). Needs a backend
+   * with synchronous reads (`cpu`, `wasm`; not `webgpu`).
+   */
+  moments?: MomentStorage;
+}
+
 interface ParamState {
-  m: tf.Variable;
-  v: tf.Variable;
+  m: tf.Variable | Float32Array;
+  v: tf.Variable | Float32Array;
   step: number;
+}
+
+const f32 = Math.fround;
+
+/**
+ * One AdamW update of a parameter on the host, element by element, with
+ * float32 rounding after each operation in the order of the tensor path.
+ */
+function hostUpdate(
+  p: Float32Array,
+  g: Float32Array,
+  m: Float32Array,
+  v: Float32Array,
+  c: {
+    decay: number | null;
+    b1: number;
+    b1c: number;
+    b2: number;
+    b2c: number;
+    bc2Sqrt: number;
+    eps: number;
+    stepSize: number;
+  },
+): Float32Array {
+  const next = new Float32Array(p.length);
+  const { decay, b1, b1c, b2, b2c, bc2Sqrt, eps, stepSize } = c;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i];
+    const base = decay === null ? p[i] : f32(p[i] * decay);
+    const mi = f32(f32(m[i] * b1) + f32(gi * b1c));
+    const vi = f32(f32(v[i] * b2) + f32(f32(gi * gi) * b2c));
+    m[i] = mi;
+    v[i] = vi;
+    const denom = f32(f32(f32(Math.sqrt(vi)) / bc2Sqrt) + eps);
+    next[i] = f32(base - f32(f32(mi / denom) * stepSize));
+  }
+  return next;
 }
 
 /**
@@ -93,6 +147,7 @@ export class AdamW {
   #params: Map<string, tf.Variable>;
   #decay: Map<string, boolean>;
   #state = new Map<string, ParamState>();
+  #moments: MomentStorage;
 
   /**
    * Creates the optimizer; moment buffers are allocated on first use.
@@ -100,13 +155,24 @@ export class AdamW {
    * @param params the trainable parameters, keyed by state-dict name.
    * @param settings lr, betas, eps and weight decay.
    * @param decay overrides the decay mask (default {@linkcode decaysParameter}).
+   * @param options where the moments live (default on the device).
    */
   constructor(
     params: Map<string, tf.Variable>,
     settings: OptimizerSettings,
     decay: (name: string, rank: number) => boolean = decaysParameter,
+    options: AdamWOptions = {},
   ) {
     checkSettings(settings);
+    const moments = options.moments ?? "device";
+    if (moments !== "device" && moments !== "host") {
+      throw new RangeError(
+        `AdamW options.moments must be "device" or "host", got ${
+          JSON.stringify(moments)
+        }`,
+      );
+    }
+    this.#moments = moments;
     this.settings = { ...settings, betas: [...settings.betas] };
     this.lr = settings.lr;
     this.#params = params;
@@ -170,46 +236,86 @@ export class AdamW {
     for (const { name, p, g } of work) {
       let st = this.#state.get(name);
       if (st === undefined) {
-        st = {
-          m: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
-          v: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
-          step: 0,
-        };
+        st = this.#moments === "host"
+          ? {
+            m: new Float32Array(p.size),
+            v: new Float32Array(p.size),
+            step: 0,
+          }
+          : {
+            m: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+            v: tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+            step: 0,
+          };
         this.#state.set(name, st);
       }
       st.step += 1;
-      const { m: mVar, v: vVar, step: t } = st;
+      const { m: mState, v: vState, step: t } = st;
       const decay = this.#decay.get(name)! && weightDecay > 0;
-      tf.tidy(() => {
-        const base = decay ? p.mul(tf.scalar(1 - lr * weightDecay)) : p;
-        const m = mVar.mul(tf.scalar(b1)).add(g.mul(tf.scalar(1 - b1)));
-        const v = vVar.mul(tf.scalar(b2)).add(
-          g.mul(g).mul(tf.scalar(1 - b2)),
+      const stepSize = lr / (1 - b1 ** t);
+      const bc2Sqrt = Math.sqrt(1 - b2 ** t);
+      if (mState instanceof Float32Array) {
+        const next = hostUpdate(
+          p.dataSync() as Float32Array,
+          g.dataSync() as Float32Array,
+          mState,
+          vState as Float32Array,
+          {
+            // the scalars the tensor path makes with tf.scalar (float32)
+            decay: decay ? f32(1 - lr * weightDecay) : null,
+            b1: f32(b1),
+            b1c: f32(1 - b1),
+            b2: f32(b2),
+            b2c: f32(1 - b2),
+            bc2Sqrt: f32(bc2Sqrt),
+            eps: f32(eps),
+            stepSize: f32(stepSize),
+          },
         );
-        const stepSize = lr / (1 - b1 ** t);
-        const bc2Sqrt = Math.sqrt(1 - b2 ** t);
-        const denom = v.sqrt().div(tf.scalar(bc2Sqrt)).add(tf.scalar(eps));
-        const next = base.sub(m.div(denom).mul(tf.scalar(stepSize)));
-        mVar.assign(m);
-        vVar.assign(v);
-        p.assign(next);
-      });
+        tf.tidy(() => p.assign(tf.tensor(next, p.shape, "float32")));
+      } else {
+        const mVar = mState, vVar = vState as tf.Variable;
+        tf.tidy(() => {
+          const base = decay ? p.mul(tf.scalar(1 - lr * weightDecay)) : p;
+          const m = mVar.mul(tf.scalar(b1)).add(g.mul(tf.scalar(1 - b1)));
+          const v = vVar.mul(tf.scalar(b2)).add(
+            g.mul(g).mul(tf.scalar(1 - b2)),
+          );
+          const denom = v.sqrt().div(tf.scalar(bc2Sqrt)).add(tf.scalar(eps));
+          const next = base.sub(m.div(denom).mul(tf.scalar(stepSize)));
+          mVar.assign(m);
+          vVar.assign(v);
+          p.assign(next);
+        });
+      }
       if (options.disposeGrads) g.dispose();
     }
   }
 
-  /** Bytes held by the moment buffers (two float32 copies of each updated parameter). */
+  /**
+   * Bytes held by the moment buffers (two float32 copies of each updated
+   * parameter), on the device or the host (see {@linkcode AdamW.moments}).
+   */
   stateBytes(): number {
     let n = 0;
-    for (const st of this.#state.values()) n += 4 * (st.m.size + st.v.size);
+    for (const { m, v } of this.#state.values()) {
+      n += m instanceof Float32Array
+        ? m.byteLength + (v as Float32Array).byteLength
+        : 4 * (m.size + (v as tf.Variable).size);
+    }
     return n;
+  }
+
+  /** Where the moments live (`device` or `host`). */
+  get moments(): MomentStorage {
+    return this.#moments;
   }
 
   /** Releases the moment buffers (not the parameters). */
   dispose(): void {
-    for (const st of this.#state.values()) {
-      st.m.dispose();
-      st.v.dispose();
+    for (const { m, v } of this.#state.values()) {
+      if (!(m instanceof Float32Array)) m.dispose();
+      if (!(v instanceof Float32Array)) v.dispose();
     }
     this.#state.clear();
   }

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
 import { AdamW, decaysParameter } from "./optim.ts";
 import type { OptimizerSettings } from "./engine_types.ts";
+import { initBackend } from "../model/mod.ts";
 
 await tf.setBackend("cpu");
 
@@ -288,4 +289,79 @@ Deno.test("AdamW.step with disposeGrads frees nothing when a gradient is bad", (
   assert.ok(!ga.isDisposed && !gb.isDisposed);
   tf.dispose([a, ga, gb]);
   opt.dispose();
+});
+
+for (const backend of ["cpu", "wasm"] as const) {
+  Deno.test(`AdamW with host moments is bit-identical to device moments on ${backend} and keeps them off the backend`, async () => {
+    if (backend === "wasm") await initBackend("wasm");
+    try {
+      const shapes = [[3, 4], [5], [2, 3, 3, 2], [4, 1]];
+      const settings: OptimizerSettings = {
+        lr: 0.01,
+        betas: [0.9, 0.999],
+        eps: 1e-8,
+        weightDecay: 0.05,
+      };
+      const dev = seededParams(`dev_${backend}`, shapes, 3);
+      const host = seededParams(`host_${backend}`, shapes, 3);
+      const a = new AdamW(dev, settings);
+      const b = new AdamW(host, settings, undefined, { moments: "host" });
+      assert.equal(b.moments, "host");
+      const n = shapes.reduce((s, sh) => s + sh.reduce((x, y) => x * y, 1), 0);
+      for (let step = 0; step < 5; step++) {
+        // seeds ≥ 1 (0 is unseeded); step 2 skips parameter 1
+        const grads = () =>
+          new Map(
+            shapes.flatMap((shape, i) =>
+              step === 2 && i === 1 ? [] : [[
+                `p${i}.weight`,
+                tf.randomNormal(shape, 0, 3, "float32", 2000 + 10 * step + i),
+              ] as [string, tf.Tensor]]
+            ),
+          );
+        a.lr = b.lr = 0.003 * (step + 1);
+        const before = tf.memory().numBytes;
+        a.step(grads(), { disposeGrads: true });
+        const devGrowth = tf.memory().numBytes - before;
+        const mid = tf.memory().numBytes;
+        b.step(grads(), { disposeGrads: true });
+        if (step === 0) {
+          assert.equal(devGrowth, 2 * 4 * n, "device moments on the backend");
+          assert.equal(tf.memory().numBytes, mid, "host moments are not");
+        }
+        for (const [k, p] of dev) {
+          assert.deepStrictEqual(
+            host.get(k)!.dataSync(),
+            p.dataSync(),
+            `step ${step + 1} ${k}`,
+          );
+        }
+      }
+      assert.equal(b.stepsOf("p1.weight"), 4);
+      assert.equal(b.stateBytes(), a.stateBytes());
+      a.dispose();
+      b.dispose();
+      tf.dispose([...dev.values(), ...host.values()]);
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  });
+}
+
+Deno.test("AdamW rejects an unknown moment storage by name", () => {
+  assert.throws(
+    () =>
+      new AdamW(
+        new Map(),
+        {
+          lr: 1e-3,
+          betas: [0.9, 0.999],
+          eps: 1e-8,
+          weightDecay: 0,
+        },
+        undefined,
+        { moments: "gpu" as "host" },
+      ),
+    /options\.moments must be "device" or "host", got "gpu"/,
+  );
 });

@@ -34,7 +34,8 @@
  * freed at once; AdamW updates one parameter at a time inside its own tidy
  * and frees each gradient as soon as it is applied, so no whole-model
  * temporaries exist beside the parameters, the moments and one gradient
- * copy. The `signal` is checked before
+ * copy; on the wasm backend AdamW keeps its moments in JavaScript
+ * `Float32Array`s (`moments: "host"`, bit-identical to on-device moments). The `signal` is checked before
  * every step; when it has fired the model is released and `train` rejects
  * with the signal's reason.
  *
@@ -396,7 +397,11 @@ export async function train(input: TrainInput): Promise<TrainResult> {
 
   const model = input.buildModel(input.modelConfig, seeds.init);
   const dgcm = isDgcm(model);
-  const optimizer = new AdamW(model.params, recipe.optimizer);
+  // on wasm the moments live in JavaScript memory (bit-identical; two
+  // parameter-sized copies fewer on the 4 GiB heap)
+  const optimizer = new AdamW(model.params, recipe.optimizer, undefined, {
+    moments: tf.getBackend() === "wasm" ? "host" : "device",
+  });
   const keyOfVariable = new Map(
     [...model.params].map(([k, v]) => [v.name, k]),
   );

@@ -7,6 +7,7 @@
  * ```
  * deno run -A dsl/testdata/step_memory.ts [--dsl DIR] [--batch 4]
  *     [--micro 2] [--checkpoint] [--steps 1] [--dispose-grads]
+ *     [--moments device|host]
  * ```
  *
  * `--dsl DIR` loads `optim.ts` / `train.ts` from another copy of the dsl
@@ -38,6 +39,7 @@ const { values: args } = parseArgs({
     micro: { type: "string", default: "2" },
     checkpoint: { type: "boolean", default: false },
     "dispose-grads": { type: "boolean", default: false },
+    moments: { type: "string", default: "device" },
     steps: { type: "string", default: "1" },
   },
 });
@@ -63,19 +65,24 @@ const mib = (n: number) => (n / 2 ** 20).toFixed(0) + " MiB";
 
 const cfg = merbaBase();
 const model = buildModel(cfg, 1);
-const opt = new optim.AdamW(model.params, {
-  lr: 1e-4,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  weightDecay: 0.05,
-});
+const opt = new optim.AdamW(
+  model.params,
+  {
+    lr: 1e-4,
+    betas: [0.9, 0.999],
+    eps: 1e-8,
+    weightDecay: 0.05,
+  },
+  undefined,
+  { moments: args.moments },
+);
 const keyOf = new Map([...model.params].map(([k, v]) => [v.name, k]));
 const labels = Array.from({ length: batch }, (_, i) => i % 7);
 const x = tf.randomNormal([batch, 224, 224, 2], 0, 1, "float32", 7);
 console.log(
   `MERba-224 (${
     (countParams(cfg) / 1e6).toFixed(1)
-  }M params), batch ${batch}, micro-batch ${micro}, checkpoint ${args.checkpoint}, dsl ${dslDir}`,
+  }M params), batch ${batch}, micro-batch ${micro}, checkpoint ${args.checkpoint}, moments ${args.moments}, dsl ${dslDir}`,
 );
 console.log(
   `after build: numBytes ${mib(tf.memory().numBytes)}, heap ${mib(heap())}`,
