@@ -254,18 +254,37 @@ function abortReason(signal: AbortSignal): unknown {
 
 const nextTick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
-type Snapshot = Map<string, tf.Tensor>;
+/**
+ * A copy of the parameters and buffers in JavaScript memory (not on the
+ * backend: on wasm a model-sized copy would sit on the 4 GiB heap for the
+ * rest of training).
+ */
+type Snapshot = Map<
+  string,
+  { values: tf.TypedArray; shape: number[]; dtype: tf.DataType }
+>;
 
-function snapshot(model: MerModel): Snapshot {
+async function snapshot(model: MerModel): Promise<Snapshot> {
   const snap: Snapshot = new Map();
-  for (const [k, v] of model.params) snap.set(`p:${k}`, tf.clone(v));
-  for (const [k, v] of model.buffers) snap.set(`b:${k}`, tf.clone(v));
+  for (const [prefix, vars] of [["p", model.params], ["b", model.buffers]]) {
+    for (const [k, v] of vars as Map<string, tf.Variable>) {
+      snap.set(`${prefix}:${k}`, {
+        values: (await v.data()) as tf.TypedArray,
+        shape: v.shape,
+        dtype: v.dtype,
+      });
+    }
+  }
   return snap;
 }
 
 function restore(model: MerModel, snap: Snapshot): void {
-  for (const [k, v] of model.params) v.assign(snap.get(`p:${k}`)!);
-  for (const [k, v] of model.buffers) v.assign(snap.get(`b:${k}`)!);
+  for (const [prefix, vars] of [["p", model.params], ["b", model.buffers]]) {
+    for (const [k, v] of vars as Map<string, tf.Variable>) {
+      const { values, shape, dtype } = snap.get(`${prefix}:${k}`)!;
+      tf.tidy(() => v.assign(tf.tensor(values, shape, dtype)));
+    }
+  }
 }
 
 /**
@@ -408,7 +427,6 @@ export async function train(input: TrainInput): Promise<TrainResult> {
   const varList = [...model.params.values()];
   let best: Snapshot | null = null;
   const disposeSnapshot = () => {
-    if (best) tf.dispose([...best.values()]);
     best = null;
   };
   try {
@@ -536,7 +554,7 @@ export async function train(input: TrainInput): Promise<TrainResult> {
           sinceBest = 0;
           if (es.restoreBest) {
             disposeSnapshot();
-            best = snapshot(model);
+            best = await snapshot(model);
           }
         } else {
           sinceBest++;

@@ -31,6 +31,22 @@ import {
   USAGE,
 } from "../dsl/overrides.ts";
 import { loadRawSpec } from "../dsl/load.ts";
+import * as tf from "@tensorflow/tfjs";
+
+/**
+ * The wasm backend's heap size in bytes when it is this thread's active
+ * backend, else null. The heap only grows, so after a run it is the run's
+ * high-water mark (4 GiB at most).
+ */
+export function wasmHeapBytes(): number | null {
+  // engine().backendName is null until a backend was initialised (reading
+  // tf.getBackend() would initialise one)
+  if (tf.engine().backendName !== "wasm") return null;
+  const heap = (tf.backend() as unknown as {
+    wasm?: { HEAPU8?: Uint8Array };
+  }).wasm?.HEAPU8;
+  return heap ? heap.length : null;
+}
 
 /**
  * Prints `error: MESSAGE` (and, with `MERBA_DEBUG=1`, the stack) and
@@ -131,6 +147,15 @@ export async function main(args: string[]): Promise<number> {
           opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count})` : ""
         }, ${summary.skipped} already finished, ${summary.ran} run now, ${summary.failed.length} failed, ${summary.missing} missing`,
       );
+      const heap = opts.jobs <= 1 && summary.ran > 0 ? wasmHeapBytes() : null;
+      if (heap !== null) {
+        // jobs ran in this thread: its heap is theirs
+        console.log(
+          `memory: wasm heap high-water ${
+            (heap / 2 ** 20).toFixed(0)
+          } MiB of 4096 MiB`,
+        );
+      }
       const debug = Deno.env.get("MERBA_DEBUG") === "1";
       for (const f of summary.failed) {
         // stack frames only with MERBA_DEBUG=1

@@ -1,6 +1,8 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { main, startBanner } from "./run.ts";
+import { main, startBanner, wasmHeapBytes } from "./run.ts";
+import * as tf from "@tensorflow/tfjs";
+import { initBackend } from "../model/mod.ts";
 
 const SPEC =
   new URL("../dsl/testdata/example_spec.ts", import.meta.url).pathname;
@@ -377,4 +379,22 @@ Deno.test("startBanner says when the data is the synthetic test-bed and which pr
   );
   assert.doesNotMatch(real, /synthetic/);
   assert.match(real, /preset: {2}paper/);
+});
+
+Deno.test("wasmHeapBytes reads the wasm heap only when wasm is the active backend", async () => {
+  const previous = tf.engine().backendName;
+  await initBackend("wasm");
+  const before = wasmHeapBytes();
+  assert.ok(before !== null && before > 0 && before % 65536 === 0, `${before}`);
+  // a 64 MiB tensor makes the heap grow to hold it
+  const t = tf.zeros([16, 2 ** 20]);
+  const after = wasmHeapBytes()!;
+  assert.ok(
+    after >= before + 64 * 2 ** 20 || after >= 64 * 2 ** 20,
+    `${after}`,
+  );
+  t.dispose();
+  await tf.setBackend("cpu");
+  assert.equal(wasmHeapBytes(), null);
+  if (previous && previous !== "cpu") await tf.setBackend(previous);
 });
