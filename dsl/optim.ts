@@ -195,7 +195,9 @@ export class AdamW {
 
   /**
    * Applies one update with the current {@linkcode AdamW.lr}. Parameters
-   * missing from `grads` are skipped.
+   * missing from `grads` are skipped. A gradient is a tensor shaped like
+   * its parameter, or a `Float32Array` of its values in row-major order
+   * (e.g. from `accumulatedGradientsOnHost` in train.ts).
    *
    * Memory: parameters are updated one at a time, each inside its own
    * `tf.tidy`, so the temporaries alive at any moment are those of one
@@ -210,7 +212,9 @@ export class AdamW {
    * @param options `disposeGrads`: dispose each gradient once applied.
    */
   step(
-    grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>,
+    grads:
+      | Map<string, tf.Tensor | Float32Array>
+      | Record<string, tf.Tensor | Float32Array>,
     options: AdamWStepOptions = {},
   ): void {
     if (!(Number.isFinite(this.lr) && this.lr >= 0)) {
@@ -226,7 +230,13 @@ export class AdamW {
       if (p === undefined) {
         throw new Error(`AdamW: gradient for unknown parameter "${name}"`);
       }
-      if (!tf.util.arraysEqual(p.shape, g.shape)) {
+      if (g instanceof Float32Array) {
+        if (g.length !== p.size) {
+          throw new Error(
+            `AdamW: gradient of "${name}" has ${g.length} values, parameter has ${p.size} ([${p.shape}])`,
+          );
+        }
+      } else if (!tf.util.arraysEqual(p.shape, g.shape)) {
         throw new Error(
           `AdamW: gradient of "${name}" has shape [${g.shape}], parameter has [${p.shape}]`,
         );
@@ -257,7 +267,7 @@ export class AdamW {
       if (mState instanceof Float32Array) {
         const next = hostUpdate(
           p.dataSync() as Float32Array,
-          g.dataSync() as Float32Array,
+          g instanceof Float32Array ? g : g.dataSync() as Float32Array,
           mState,
           vState as Float32Array,
           {
@@ -275,7 +285,11 @@ export class AdamW {
         tf.tidy(() => p.assign(tf.tensor(next, p.shape, "float32")));
       } else {
         const mVar = mState, vVar = vState as tf.Variable;
+        const gIn = g;
         tf.tidy(() => {
+          const g = gIn instanceof Float32Array
+            ? tf.tensor(gIn, p.shape, "float32")
+            : gIn;
           const base = decay ? p.mul(tf.scalar(1 - lr * weightDecay)) : p;
           const m = mVar.mul(tf.scalar(b1)).add(g.mul(tf.scalar(1 - b1)));
           const v = vVar.mul(tf.scalar(b2)).add(
@@ -288,7 +302,7 @@ export class AdamW {
           p.assign(next);
         });
       }
-      if (options.disposeGrads) g.dispose();
+      if (options.disposeGrads && !(g instanceof Float32Array)) g.dispose();
     }
   }
 

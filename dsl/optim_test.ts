@@ -365,3 +365,41 @@ Deno.test("AdamW rejects an unknown moment storage by name", () => {
     /options\.moments must be "device" or "host", got "gpu"/,
   );
 });
+
+Deno.test("AdamW takes Float32Array gradients (row-major values) exactly like tensors, and checks their length", () => {
+  for (const moments of ["device", "host"] as const) {
+    const shapes = [[3, 4], [5]];
+    const settings: OptimizerSettings = {
+      lr: 0.01,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weightDecay: 0.05,
+    };
+    const a = seededParams(`ta_${moments}`, shapes, 9);
+    const b = seededParams(`fa_${moments}`, shapes, 9);
+    const oa = new AdamW(a, settings, undefined, { moments });
+    const ob = new AdamW(b, settings, undefined, { moments });
+    for (let step = 0; step < 3; step++) {
+      const g = shapes.map((s, i) =>
+        tf.randomNormal(s, 0, 1, "float32", 3000 + 10 * step + i)
+      );
+      oa.step(new Map(g.map((t, i) => [`p${i}.weight`, t])));
+      ob.step(
+        new Map(
+          g.map((t, i) => [`p${i}.weight`, t.dataSync() as Float32Array]),
+        ),
+      );
+      tf.dispose(g);
+      for (const [k, p] of a) {
+        assert.deepStrictEqual(b.get(k)!.dataSync(), p.dataSync(), k);
+      }
+    }
+    assert.throws(
+      () => ob.step(new Map([["p1.weight", new Float32Array(4)]])),
+      /"p1\.weight" has 4 values, parameter has 5 \(\[5\]\)/,
+    );
+    oa.dispose();
+    ob.dispose();
+    tf.dispose([...a.values(), ...b.values()]);
+  }
+});

@@ -35,7 +35,9 @@
  * and frees each gradient as soon as it is applied, so no whole-model
  * temporaries exist beside the parameters, the moments and one gradient
  * copy; on the wasm backend AdamW keeps its moments in JavaScript
- * `Float32Array`s (`moments: "host"`, bit-identical to on-device moments). The `signal` is checked before
+ * `Float32Array`s (`moments: "host"`, bit-identical to on-device moments)
+ * and so are the gradient sums of a micro-batched step
+ * ({@linkcode accumulatedGradientsOnHost}). The `signal` is checked before
  * every step; when it has fired the model is released and `train` rejects
  * with the signal's reason.
  *
@@ -385,6 +387,67 @@ export function accumulatedGradients(
 }
 
 /**
+ * {@linkcode accumulatedGradients} with the running sums in JavaScript
+ * memory: each chunk's gradient is read back (`dataSync`), disposed at once
+ * and added into a `Float32Array` with float32 rounding after each
+ * operation — bit-identical to the tensor path — so during a chunk's
+ * backward pass the backend holds no gradient sums (on wasm: one
+ * parameter-sized copy fewer on the 4 GiB heap). Needs a backend with
+ * synchronous reads (`cpu`, `wasm`). The caller disposes `value`.
+ *
+ * @param chunks the micro-batches (from {@linkcode microBatches}).
+ * @param lossOf builds the mean loss of one chunk (called inside the tape).
+ * @param vars the variables to differentiate.
+ * @returns the weighted loss and the gradient sums keyed by variable name.
+ */
+export function accumulatedGradientsOnHost(
+  chunks: readonly [number, number][],
+  lossOf: (chunk: [number, number], index: number) => tf.Scalar,
+  vars: tf.Variable[],
+): { value: tf.Scalar; grads: Map<string, Float32Array> } {
+  const total = chunks.reduce((s, [a, b]) => s + (b - a), 0);
+  let value: tf.Scalar | null = null;
+  const sums = new Map<string, Float32Array>();
+  const f32 = Math.fround;
+  try {
+    chunks.forEach((chunk, k) => {
+      const w = (chunk[1] - chunk[0]) / total;
+      const r = tf.variableGrads(() => lossOf(chunk, k), vars);
+      try {
+        const prevValue: tf.Scalar | null = value;
+        value = tf.tidy(() => {
+          const scaled = tf.mul(r.value, w) as tf.Scalar;
+          return prevValue ? tf.add(prevValue, scaled) : scaled;
+        });
+        prevValue?.dispose();
+        // as tf.mul(g, w): w becomes a float32 scalar
+        const wf = f32(w);
+        for (const [name, g] of Object.entries(r.grads)) {
+          const gv = g.dataSync() as Float32Array;
+          g.dispose();
+          let sum = sums.get(name);
+          if (sum === undefined) {
+            sum = new Float32Array(gv.length);
+            for (let i = 0; i < gv.length; i++) sum[i] = f32(gv[i] * wf);
+            sums.set(name, sum);
+          } else {
+            for (let i = 0; i < gv.length; i++) {
+              sum[i] = f32(sum[i] + f32(gv[i] * wf));
+            }
+          }
+        }
+      } finally {
+        tf.dispose([r.value, ...Object.values(r.grads)]);
+      }
+    });
+  } catch (e) {
+    if (value) (value as tf.Scalar).dispose();
+    throw e;
+  }
+  return { value: value!, grads: sums };
+}
+
+/**
  * Trains one job and predicts its test splits (see the module doc).
  *
  * Epoch records: `epoch` is 1-based, `trainLoss` is the sample-weighted mean
@@ -477,29 +540,34 @@ export async function train(input: TrainInput): Promise<TrainResult> {
           )
         );
         try {
-          const { value, grads } = accumulatedGradients(
-            chunks,
-            (chunk, k) =>
-              batchLoss(
-                model.apply(owned[k] as tf.Tensor4D, {
-                  training: true,
-                  seed: k === 0 ? seed : chunkSeed(seed, k),
-                  checkpoint: recipe.checkpoint ?? false,
-                }),
-                trainLabels,
-                batch.slice(chunk[0], chunk[1]),
-                dgcm,
-                alpha,
-              ),
-            varList,
-          );
-          owned.push(value, ...grads.values());
-          const named = new Map<string, tf.Tensor>();
+          const lossOf = (chunk: [number, number], k: number) =>
+            batchLoss(
+              model.apply(owned[k] as tf.Tensor4D, {
+                training: true,
+                seed: k === 0 ? seed : chunkSeed(seed, k),
+                checkpoint: recipe.checkpoint ?? false,
+              }),
+              trainLabels,
+              batch.slice(chunk[0], chunk[1]),
+              dgcm,
+              alpha,
+            );
+          // with host moments (wasm) several chunks' gradient sums live on
+          // the host too (bit-identical)
+          const { value, grads } = chunks.length > 1 &&
+              optimizer.moments === "host"
+            ? accumulatedGradientsOnHost(chunks, lossOf, varList)
+            : accumulatedGradients(chunks, lossOf, varList);
+          owned.push(value);
+          const named = new Map<string, tf.Tensor | Float32Array>();
           for (const [varName, g] of grads) {
+            if (!(g instanceof Float32Array)) owned.push(g);
             named.set(keyOfVariable.get(varName)!, g);
           }
+          grads.clear();
           // each gradient is freed as soon as its parameter is updated
           optimizer.step(named, { disposeGrads: true });
+          named.clear();
           loss = (await value.data())[0];
         } finally {
           tf.dispose(owned);

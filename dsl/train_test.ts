@@ -6,6 +6,7 @@ import type { ModelConfig } from "../model/types.ts";
 import type { TrainInput, TrainRecipe } from "./engine_types.ts";
 import {
   accumulatedGradients,
+  accumulatedGradientsOnHost,
   evaluate,
   microBatches,
   train,
@@ -14,7 +15,7 @@ import { crossEntropy } from "./losses.ts";
 import { stackBatch } from "./batches.ts";
 import type { MerModel } from "../model/types.ts";
 import { buildTinyModel, tinyFlowDataset, tinyModelConfig } from "./testing.ts";
-import { buildModel as buildMerba } from "../model/mod.ts";
+import { buildModel as buildMerba, initBackend } from "../model/mod.ts";
 
 await tf.setBackend("cpu");
 
@@ -518,4 +519,63 @@ Deno.test("train.checkpoint reaches every training and inference pass and gives 
   assert.deepStrictEqual(strip(ckpt.r), strip(plain.r));
   assert.deepStrictEqual(ckpt.w, plain.w);
   assert.deepStrictEqual(ckpt.r.predictions, plain.r.predictions);
+});
+
+for (const backend of ["cpu", "wasm"] as const) {
+  Deno.test(`gradient sums on the host are bit-identical to the tensor sums (${backend}) and leave no gradient on the backend`, async () => {
+    if (backend === "wasm") await initBackend("wasm");
+    try {
+      const model = buildTinyModel(tinyModelConfig({ dropout: 0 }), 5);
+      const vars = [...model.params.values()];
+      const batch = [0, 3, 5, 6, 8, 9, 10, 11];
+      const labels = batch.map((i) => ds.classes.indexOf(trainSet[i].label));
+      const lossOf = ([a, b]: [number, number]) =>
+        crossEntropy(
+          model.apply(stackBatch(trainSet, batch.slice(a, b)), {
+            training: true,
+            seed: 1,
+          }).logits!,
+          labels.slice(a, b),
+        );
+      const chunks = microBatches(8, 3);
+      const dev = accumulatedGradients(chunks, lossOf, vars);
+      const bytes = tf.memory().numBytes;
+      const host = accumulatedGradientsOnHost(chunks, lossOf, vars);
+      // only the loss scalar is left on the backend
+      assert.equal(tf.memory().numBytes - bytes, 4);
+      assert.deepStrictEqual(
+        [...host.grads.keys()].sort(),
+        [...dev.grads.keys()].sort(),
+      );
+      for (const [name, g] of dev.grads) {
+        assert.deepStrictEqual(host.grads.get(name), g.dataSync(), name);
+      }
+      assert.equal(host.value.dataSync()[0], dev.value.dataSync()[0]);
+      tf.dispose([dev.value, host.value, ...dev.grads.values()]);
+      model.dispose();
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  });
+}
+
+Deno.test("train on wasm (host moments and host gradient sums) is bit-identical across runs and leaks nothing", async () => {
+  await initBackend("wasm");
+  try {
+    const strip = (r: Awaited<ReturnType<typeof train>>) =>
+      r.epochs.map(({ seconds: _s, ...rest }) => rest);
+    const input = () =>
+      job({ recipe: recipe({ epochs: 2, batchSize: 6, microBatchSize: 4 }) });
+    const before = tf.memory().numTensors;
+    const a = await train(input());
+    const b = await train(input());
+    assert.deepStrictEqual(strip(a), strip(b));
+    assert.deepStrictEqual(await weights(a.model), await weights(b.model));
+    assert.ok(a.epochs.every((e) => Number.isFinite(e.trainLoss)));
+    a.model.dispose();
+    b.model.dispose();
+    assert.equal(tf.memory().numTensors, before, "no tensors leak");
+  } finally {
+    await tf.setBackend("cpu");
+  }
 });

@@ -7,7 +7,9 @@
  * ```
  * deno run -A dsl/testdata/step_memory.ts [--dsl DIR] [--batch 4]
  *     [--micro 2] [--checkpoint] [--steps 1] [--dispose-grads]
- *     [--moments device|host]
+ *     [--moments device|host] [--sums device|host]
+ *
+ * `dsl/train.ts` on wasm uses `--dispose-grads --moments host --sums host`.
  * ```
  *
  * `--dsl DIR` loads `optim.ts` / `train.ts` from another copy of the dsl
@@ -40,6 +42,7 @@ const { values: args } = parseArgs({
     checkpoint: { type: "boolean", default: false },
     "dispose-grads": { type: "boolean", default: false },
     moments: { type: "string", default: "device" },
+    sums: { type: "string", default: "device" },
     steps: { type: "string", default: "1" },
   },
 });
@@ -82,7 +85,7 @@ const x = tf.randomNormal([batch, 224, 224, 2], 0, 1, "float32", 7);
 console.log(
   `MERba-224 (${
     (countParams(cfg) / 1e6).toFixed(1)
-  }M params), batch ${batch}, micro-batch ${micro}, checkpoint ${args.checkpoint}, moments ${args.moments}, dsl ${dslDir}`,
+  }M params), batch ${batch}, micro-batch ${micro}, checkpoint ${args.checkpoint}, moments ${args.moments}, sums ${args.sums}, dsl ${dslDir}`,
 );
 console.log(
   `after build: numBytes ${mib(tf.memory().numBytes)}, heap ${mib(heap())}`,
@@ -92,7 +95,10 @@ for (let s = 0; s < Number(args.steps); s++) {
   const t0 = performance.now();
   let afterForward = 0;
   const chunks = trainMod.microBatches(batch, micro) as [number, number][];
-  const { value, grads } = trainMod.accumulatedGradients(
+  const accumulate = args.sums === "host"
+    ? trainMod.accumulatedGradientsOnHost
+    : trainMod.accumulatedGradients;
+  const { value, grads } = accumulate(
     chunks,
     ([a, b]: [number, number], k: number) => {
       const out = model.apply(x.slice(a, b - a) as tf.Tensor4D, {
@@ -111,11 +117,11 @@ for (let s = 0; s < Number(args.steps); s++) {
       );
     },
     [...model.params.values()],
-  ) as { value: tf.Scalar; grads: Map<string, tf.Tensor> };
+  ) as { value: tf.Scalar; grads: Map<string, tf.Tensor | Float32Array> };
   const afterGrads = tf.memory().numBytes;
   const named = new Map([...grads].map(([n, g]) => [keyOf.get(n)!, g]));
   opt.step(named, { disposeGrads: args["dispose-grads"] });
-  tf.dispose([...grads.values()]);
+  for (const g of grads.values()) if (!(g instanceof Float32Array)) g.dispose();
   const loss = (await value.data())[0];
   value.dispose();
   console.log(
