@@ -23,6 +23,23 @@
  *   emscripten glue, which this project does not ship; `threads` > 1 is
  *   therefore recorded as a note and 1 is used.
  * - `cpu`: TensorFlow.js' plain JavaScript kernels (correct, slow).
+ *
+ * BLAS (wasm and cpu): {@link initBackend} also puts `model/blas`' kernels
+ * (OpenBLAS `cblas_sgemm` through Deno's FFI for BatchMatMul and the conv
+ * gradients, plus a row-copy GatherV2; on cpu the forward Conv2D too) in
+ * front of the backend's own when a BLAS library is found, with 1 sgemm
+ * thread; the MERba-small training step on wasm ran 1.8× faster with them
+ * (scripts/bench/README). The environment decides, read at each call until
+ * a setting is chosen:
+ * - `MERBA_BLAS` unset: on when found, else silently TensorFlow.js' kernels;
+ * - `MERBA_BLAS=0` (`off`, `false`): off;
+ * - `MERBA_BLAS=1` (`on`, `true`): required, an error when none is found;
+ * - `MERBA_BLAS_THREADS=n`: sgemm threads (default 1).
+ * Code that called `enableBlasKernels` / `disableBlasKernels` first keeps
+ * its choice. Results with BLAS on and off differ in the last bits (another
+ * summation order); at a fixed thread count runs are bit-identical, so the
+ * setting is reported in {@link BackendInfo}'s `blas` (and the DSL records
+ * it in each job's `job.json`). Needs `--allow-ffi` (without it: not found).
  * - `webgpu`: Deno's `navigator.gpu`; on this machine Debian's software
  *   Vulkan (mesa lavapipe). `dataSync()` fails there (use `await data()`),
  *   and buffers over the device's `maxStorageBufferBindingSize` (128 MiB on
@@ -41,7 +58,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync } from "node:fs";
 import { registerProvidedKernels } from "./kernels/mod.ts";
-import "./blas/auto.ts"; // MERBA_BLAS=1 opts in to the BLAS kernels (model/blas)
+import { applyBlasDefault } from "./blas/auto.ts";
+import {
+  blasChosen,
+  blasKernelRegistered,
+  type BlasStatus,
+} from "./blas/register.ts";
 
 /** Backends {@link initBackend} can start. */
 export type BackendName = "wasm" | "cpu" | "webgpu" | "tensorflow";
@@ -66,6 +88,51 @@ export interface BackendInfo {
   versions: Record<string, string>;
   /** caveats of this backend on this machine, in words. */
   notes: string[];
+  /**
+   * the BLAS kernels serving this backend (see the module docs): the
+   * shared library whose `cblas_sgemm` is used, OpenBLAS' build
+   * description (or ""), sgemm threads and the kernels provided on this
+   * backend; null when it runs TensorFlow.js' own kernels (always on
+   * webgpu and tensorflow).
+   */
+  blas: {
+    path: string;
+    config: string;
+    threads: number;
+    kernels: string[];
+  } | null;
+}
+
+/** Applies the BLAS default and describes it for `backend`. */
+function blasFor(
+  backend: "wasm" | "cpu",
+  notes: string[],
+): BackendInfo["blas"] {
+  const status: BlasStatus | null = applyBlasDefault();
+  const kernels = (status?.kernels[backend] ?? []).filter((k) =>
+    blasKernelRegistered(k, backend)
+  );
+  if (!status || kernels.length === 0) {
+    notes.push(
+      blasChosen()
+        ? "BLAS off (MERBA_BLAS=0 or disableBlasKernels()): TensorFlow.js' own kernels"
+        : "no BLAS library found (or --allow-ffi missing): TensorFlow.js' own kernels; OpenBLAS (Debian: libopenblas0-pthread) makes training steps ~1.8x faster",
+    );
+    return null;
+  }
+  notes.push(
+    `BLAS: ${
+      kernels.join(", ")
+    } use cblas_sgemm of ${status.path} with ${status.threads} thread${
+      status.threads === 1 ? "" : "s"
+    } (results differ from MERBA_BLAS=0 in the last bits; bit-identical run to run)`,
+  );
+  return {
+    path: status.path,
+    config: status.config,
+    threads: status.threads,
+    kernels,
+  };
 }
 
 let wasmPathsSet = false;
@@ -86,14 +153,17 @@ function wasmDistDir(): string {
  *   backend is multi-threaded; on wasm and cpu a value > 1 is recorded in
  *   `notes` and 1 is used (see the module docs for why wasm is
  *   single-threaded under Deno).
- * @returns what was started.
+ * @returns what was started, with its BLAS setting (`blas`, see the
+ *   module docs).
  * @throws Error naming the backend when it cannot start (webgpu without an
- *   adapter, tensorflow not installed, a bad `threads` value).
+ *   adapter, tensorflow not installed, a bad `threads` value); Error naming
+ *   `MERBA_BLAS` / `MERBA_BLAS_THREADS` on wasm and cpu when one is
+ *   malformed or `MERBA_BLAS=1` finds no BLAS library.
  *
  * @example
  * ```ts ignore
  * const info = await initBackend("wasm");
- * console.log(info.name, info.simd, info.notes);
+ * console.log(info.name, info.simd, info.blas?.threads, info.notes);
  * ```
  */
 export async function initBackend(
@@ -138,7 +208,8 @@ export async function initBackend(
         notes.push(`threads: ${threads} requested, 1 used`);
       }
       registerProvidedKernels();
-      return { name, threads: 1, simd, versions, notes };
+      const blas = blasFor("wasm", notes);
+      return { name, threads: 1, simd, versions, notes, blas };
     }
     case "cpu": {
       await activate("cpu");
@@ -147,7 +218,8 @@ export async function initBackend(
       if (threads !== undefined && threads > 1) {
         notes.push(`threads: ${threads} requested, 1 used`);
       }
-      return { name, threads: 1, simd: false, versions, notes };
+      const blas = blasFor("cpu", notes);
+      return { name, threads: 1, simd: false, versions, notes, blas };
     }
     case "webgpu": {
       if (!(await webgpuAvailable())) {
@@ -177,7 +249,7 @@ export async function initBackend(
         "dataSync()/arraySync() fail on this backend: use await data()/array()",
         `tensors over ${limit} bytes (maxStorageBufferBindingSize) give wrong results: creating one throws`,
       );
-      return { name, threads: 1, simd: false, versions, notes };
+      return { name, threads: 1, simd: false, versions, notes, blas: null };
     }
     case "tensorflow": {
       const loaded = await loadTfjsNode();
@@ -189,6 +261,7 @@ export async function initBackend(
         simd: false,
         versions,
         notes: [`loaded ${loaded.pkg}`],
+        blas: null,
       };
     }
   }

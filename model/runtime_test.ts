@@ -5,6 +5,18 @@ import {
   initBackend,
   webgpuAvailable,
 } from "./runtime.ts";
+import {
+  blasFallbackKernel,
+  blasKernelRegistered,
+  blasSettingFromEnv,
+  blasStatus,
+  loadBlas,
+} from "./blas/mod.ts";
+import {
+  conv2DBackpropFilterViaConv,
+  conv2DBackpropInputViaConv,
+} from "./kernels/conv_backprop.ts";
+import { nativeKernelConfig } from "./kernels/register.ts";
 
 const hasGpu = await webgpuAvailable();
 
@@ -195,4 +207,198 @@ Deno.test({
       await tf.setBackend("cpu");
     }
   },
+});
+
+/** Whether a BLAS library opens here (closed again at once). */
+function blasFound(): boolean {
+  const b = loadBlas();
+  b?.close();
+  return b !== null;
+}
+
+const blasDefault = blasSettingFromEnv().mode !== "off" && blasFound();
+
+Deno.test({
+  name:
+    "with BLAS found, initBackend('wasm') serves BatchMatMul and the conv gradients from BLAS over the provided kernels, and a second call keeps them",
+  ignore: !blasDefault,
+  async fn() {
+    for (let call = 0; call < 3; call++) {
+      // wasm, cpu, wasm: every initBackend re-runs registerProvidedKernels
+      const info = await initBackend(call === 1 ? "cpu" : "wasm");
+      const backend = call === 1 ? "cpu" : "wasm";
+      const status = blasStatus();
+      if (!status || !info.blas) {
+        throw new Error(`call ${call}: BLAS off: ${info.notes.join("; ")}`);
+      }
+      if (
+        info.blas.threads !== status.threads || info.blas.path !== status.path
+      ) {
+        throw new Error(JSON.stringify(info.blas));
+      }
+      const want = backend === "wasm"
+        ? [
+          "BatchMatMul",
+          "Conv2DBackpropFilter",
+          "Conv2DBackpropInput",
+          "GatherV2",
+        ]
+        : [
+          "BatchMatMul",
+          "Conv2D",
+          "Conv2DBackpropFilter",
+          "Conv2DBackpropInput",
+          "GatherV2",
+        ];
+      if (info.blas.kernels.join() !== want.join()) {
+        throw new Error(`call ${call}: kernels ${info.blas.kernels}`);
+      }
+      if (
+        !info.notes.some((n) =>
+          n.startsWith("BLAS: ") && n.includes(status.path)
+        )
+      ) {
+        throw new Error(info.notes.join("; "));
+      }
+      for (
+        const k of [
+          "BatchMatMul",
+          "Conv2DBackpropFilter",
+          "Conv2DBackpropInput",
+        ]
+      ) {
+        for (const b of ["wasm", "cpu"]) {
+          if (!blasKernelRegistered(k, b)) {
+            throw new Error(`call ${call}: ${b}/${k} is not the BLAS kernel`);
+          }
+        }
+      }
+    }
+    // the BLAS kernels fall back on what they replaced: the provided wasm
+    // conv gradients, and wasm's own BatchMatMul
+    if (
+      blasFallbackKernel("Conv2DBackpropInput", "wasm")?.kernelFunc !==
+        conv2DBackpropInputViaConv ||
+      blasFallbackKernel("Conv2DBackpropFilter", "wasm")?.kernelFunc !==
+        conv2DBackpropFilterViaConv
+    ) {
+      throw new Error(
+        "the wasm conv gradients do not fall back on the provided kernels",
+      );
+    }
+    const mm = blasFallbackKernel("BatchMatMul", "wasm");
+    if (!mm || mm.setupFunc === undefined) {
+      throw new Error("BatchMatMul does not fall back on wasm's own kernel");
+    }
+    // and the provided kernel's record of wasm's own is not the BLAS one
+    const native = nativeKernelConfig("Conv2DBackpropInput", "wasm");
+    if (
+      !native || native.kernelFunc === conv2DBackpropInputViaConv ||
+      native.kernelFunc ===
+        tf.getKernel("Conv2DBackpropInput", "wasm")!.kernelFunc
+    ) {
+      throw new Error(
+        "nativeKernelConfig(Conv2DBackpropInput) is not wasm's own",
+      );
+    }
+    // a conv transpose through the chain still computes: 1×1 kernel of ones
+    const y = tf.conv2dTranspose(
+      tf.ones([1, 2, 2, 1]) as tf.Tensor4D,
+      tf.ones([1, 1, 1, 1]) as tf.Tensor4D,
+      [1, 2, 2, 1],
+      1,
+      "valid",
+    );
+    if (Array.from(await y.data()).join() !== "1,1,1,1") {
+      throw new Error(`conv2dTranspose gave ${await y.data()}`);
+    }
+  },
+});
+
+/** Runs initBackend(backend) in a fresh process; its JSON line or error. */
+async function initInSubprocess(
+  backend: "wasm" | "cpu",
+  env: Record<string, string>,
+  ffi: boolean,
+): Promise<{ ok: boolean; out: string; err: string }> {
+  const script = `
+    import { initBackend } from ${
+    JSON.stringify(new URL("./runtime.ts", import.meta.url).href)
+  };
+    const info = await initBackend(${JSON.stringify(backend)});
+    console.log(JSON.stringify({ blas: info.blas, notes: info.notes }));
+  `;
+  // a file run with `deno run` (`deno eval` grants every permission)
+  const file = await Deno.makeTempFile({ suffix: ".ts" });
+  await Deno.writeTextFile(file, script);
+  const root = new URL("..", import.meta.url).pathname;
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--config",
+      root + "deno.json",
+      "--allow-read",
+      "--allow-env",
+      "--allow-sys",
+      ...(ffi ? ["--allow-ffi"] : []),
+      file,
+    ],
+    cwd: root,
+    env: { MERBA_BLAS: "", MERBA_BLAS_THREADS: "", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output().finally(() => Deno.remove(file));
+  const dec = new TextDecoder();
+  return {
+    ok: out.success,
+    out: dec.decode(out.stdout).trim().split("\n").pop() ?? "",
+    err: dec.decode(out.stderr),
+  };
+}
+
+Deno.test("MERBA_BLAS: unset falls back silently without a library, 0 turns BLAS off, 1 without a library is an error naming it", async () => {
+  // without --allow-ffi no library can be opened: "not found"
+  const unset = await initInSubprocess("cpu", {}, false);
+  if (!unset.ok) throw new Error(unset.err.slice(-2000));
+  const u = JSON.parse(unset.out);
+  if (
+    u.blas !== null ||
+    !u.notes.some((n: string) => /no BLAS library found/.test(n))
+  ) {
+    throw new Error(unset.out);
+  }
+  if (/MERBA_BLAS/.test(unset.err)) throw new Error(`not silent: ${unset.err}`);
+  const required = await initInSubprocess("wasm", { MERBA_BLAS: "1" }, false);
+  if (
+    required.ok || !/MERBA_BLAS=1: no BLAS library found/.test(required.err)
+  ) {
+    throw new Error(
+      `MERBA_BLAS=1 without a library: ${required.out} ${
+        required.err.slice(-2000)
+      }`,
+    );
+  }
+  const off = await initInSubprocess("wasm", { MERBA_BLAS: "0" }, true);
+  if (!off.ok) throw new Error(off.err.slice(-2000));
+  const o = JSON.parse(off.out);
+  if (o.blas !== null || !o.notes.some((n: string) => /^BLAS off/.test(n))) {
+    throw new Error(off.out);
+  }
+  const bad = await initInSubprocess("cpu", { MERBA_BLAS_THREADS: "0" }, true);
+  if (
+    bad.ok ||
+    !/MERBA_BLAS_THREADS must be a positive integer, got "0"/.test(bad.err)
+  ) {
+    throw new Error(`MERBA_BLAS_THREADS=0: ${bad.out} ${bad.err.slice(-2000)}`);
+  }
+  if (!blasFound()) return;
+  const two = await initInSubprocess("cpu", { MERBA_BLAS_THREADS: "2" }, true);
+  if (!two.ok) throw new Error(two.err.slice(-2000));
+  const t = JSON.parse(two.out);
+  if (
+    t.blas?.threads !== 2 ||
+    !t.notes.some((n: string) => /with 2 threads/.test(n))
+  ) {
+    throw new Error(two.out);
+  }
 });

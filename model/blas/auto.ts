@@ -1,20 +1,29 @@
 /**
- * Opt-in switch for the BLAS kernels from the environment, read once when
- * this module is imported (`model/runtime.ts` imports it):
+ * The BLAS setting from the environment, applied by
+ * `initBackend("wasm" | "cpu")` (model/runtime.ts) through
+ * {@link applyBlasDefault}:
  *
- * - `MERBA_BLAS` unset, `0`, `off` or `false`: nothing changes (default).
- * - `MERBA_BLAS=1` (`on`, `true`): {@link enableBlasKernels} for the wasm and
- *   cpu backends; when no BLAS library is installed a one-line warning goes
- *   to stderr and TensorFlow.js' own kernels stay.
+ * - `MERBA_BLAS` unset or empty (default): {@link enableBlasKernels} for the
+ *   wasm and cpu backends when a BLAS library is found; silently
+ *   TensorFlow.js' own kernels when none is.
+ * - `MERBA_BLAS=0` (`off`, `false`): off.
+ * - `MERBA_BLAS=1` (`on`, `true`): required; no BLAS library found is an
+ *   error naming the variable.
  * - `MERBA_BLAS_THREADS=n`: sgemm threads (default 1; part of what makes a
  *   run reproducible, see `ffi.ts`).
  *
  * Without `--allow-env` the variables read as unset; without `--allow-ffi`
- * the library cannot be opened, which counts as "not installed".
+ * the library cannot be opened, which counts as "not found".
  *
  * @module
  */
-import { type BlasStatus, enableBlasKernels } from "./register.ts";
+import {
+  blasChosen,
+  type BlasStatus,
+  blasStatus,
+  disableBlasKernels,
+  enableBlasKernels,
+} from "./register.ts";
 
 /** Reads an environment variable, or undefined when unset or not permitted. */
 function readEnv(name: string): string | undefined {
@@ -25,26 +34,33 @@ function readEnv(name: string): string | undefined {
   }
 }
 
+/** The BLAS setting `MERBA_BLAS` / `MERBA_BLAS_THREADS` ask for. */
+export interface BlasSetting {
+  /** `auto`: use BLAS when found; `on`: required; `off`: never. */
+  mode: "auto" | "on" | "off";
+  /** sgemm threads. */
+  threads: number;
+}
+
 /**
- * Applies `MERBA_BLAS` / `MERBA_BLAS_THREADS` (see the module docs).
+ * Parses `MERBA_BLAS` / `MERBA_BLAS_THREADS` (see the module docs).
  *
  * @param env where to read the variables (default: the process environment).
- * @returns the BLAS status when enabled, else null.
+ * @returns the setting asked for.
  * @throws Error naming the variable and value when one is malformed.
  */
-export function enableBlasFromEnv(
+export function blasSettingFromEnv(
   env: (name: string) => string | undefined = readEnv,
-): BlasStatus | null {
+): BlasSetting {
   const raw = env("MERBA_BLAS");
   const v = raw?.trim().toLowerCase();
-  if (
-    v === undefined || v === "" || v === "0" || v === "off" || v === "false"
-  ) {
-    return null;
-  }
-  if (v !== "1" && v !== "on" && v !== "true") {
+  let mode: BlasSetting["mode"];
+  if (v === undefined || v === "") mode = "auto";
+  else if (v === "0" || v === "off" || v === "false") mode = "off";
+  else if (v === "1" || v === "on" || v === "true") mode = "on";
+  else {
     throw new Error(
-      `MERBA_BLAS must be 1/on/true or 0/off/false, got "${raw}"`,
+      `MERBA_BLAS must be 1/on/true or 0/off/false (or unset: on when found), got "${raw}"`,
     );
   }
   const rawThreads = env("MERBA_BLAS_THREADS");
@@ -57,13 +73,49 @@ export function enableBlasFromEnv(
       );
     }
   }
-  const status = enableBlasKernels({ threads });
-  if (!status) {
-    console.warn(
-      "MERBA_BLAS=1: no BLAS library found (or --allow-ffi missing); using TensorFlow.js' own kernels",
+  return { mode, threads };
+}
+
+/**
+ * Applies `MERBA_BLAS` / `MERBA_BLAS_THREADS` (see the module docs): off
+ * takes the BLAS kernels out, auto and on (re)register them.
+ *
+ * @param env where to read the variables (default: the process environment).
+ * @returns the BLAS status when enabled, else null.
+ * @throws Error naming the variable when one is malformed, or when
+ *   `MERBA_BLAS=1` and no BLAS library is found.
+ */
+export function enableBlasFromEnv(
+  env: (name: string) => string | undefined = readEnv,
+): BlasStatus | null {
+  const setting = blasSettingFromEnv(env);
+  if (setting.mode === "off") {
+    disableBlasKernels();
+    return null;
+  }
+  const status = enableBlasKernels({ threads: setting.threads });
+  if (!status && setting.mode === "on") {
+    throw new Error(
+      "MERBA_BLAS=1: no BLAS library found (or --allow-ffi missing); install OpenBLAS (Debian: libopenblas0-pthread) or unset MERBA_BLAS to use TensorFlow.js' own kernels",
     );
   }
   return status;
 }
 
-enableBlasFromEnv();
+/**
+ * The default `initBackend` applies: {@link enableBlasFromEnv} unless a
+ * setting was already chosen in this process (by code through
+ * `enableBlasKernels` / `disableBlasKernels`, or by an earlier call of
+ * this), in which case it is kept. While no library has been found it looks
+ * again on every call (cheap), so `MERBA_BLAS=1` keeps failing.
+ *
+ * @param env where to read the variables (default: the process environment).
+ * @returns the BLAS status in use, or null when off.
+ * @throws Error as {@link enableBlasFromEnv}.
+ */
+export function applyBlasDefault(
+  env: (name: string) => string | undefined = readEnv,
+): BlasStatus | null {
+  if (blasChosen()) return blasStatus();
+  return enableBlasFromEnv(env);
+}

@@ -3,18 +3,21 @@
  * (OpenBLAS' `cblas_sgemm` reached with Deno's FFI): BatchMatMul, Conv2D
  * and Conv2D's two gradients for the wasm and cpu backends, and with them a
  * row-copy GatherV2 (the scan-order permutations). Which are registered by
- * default on each backend: {@link DEFAULT_BLAS_KERNELS}. Opt-in and
- * cleanly absent: {@link enableBlasKernels} returns null and changes
- * nothing when no BLAS library is installed (Debian: `libopenblas0-pthread`).
- * Needs `--allow-ffi`.
+ * default on each backend: {@link DEFAULT_BLAS_KERNELS}. On by default:
+ * `initBackend("wasm" | "cpu")` enables them (1 sgemm thread) when a BLAS
+ * library is found, see {@link applyBlasDefault} for `MERBA_BLAS=0|1` and
+ * `MERBA_BLAS_THREADS`. Cleanly absent: {@link enableBlasKernels} returns
+ * null and changes nothing when no BLAS library is installed (Debian:
+ * `libopenblas0-pthread`). Needs `--allow-ffi`.
  *
  * @example
  * ```ts ignore
  * import { initBackend } from "../mod.ts";
  * import { enableBlasKernels } from "./mod.ts";
  *
- * await initBackend("wasm");
- * const blas = enableBlasKernels({ threads: 2 });
+ * const info = await initBackend("wasm"); // BLAS on when found
+ * console.log(info.blas ? `${info.blas.threads} sgemm thread(s)` : "off");
+ * const blas = enableBlasKernels({ threads: 2 }); // another setting
  * console.log(blas ? `sgemm from ${blas.path}` : "no BLAS: tfjs kernels");
  * ```
  *
@@ -44,7 +47,10 @@ export {
 export {
   BLAS_KERNEL_NAMES,
   type BlasBackendName,
+  blasChosen,
+  blasFallbackKernel,
   type BlasKernelName,
+  blasKernelRegistered,
   type BlasStatus,
   blasStatus,
   DEFAULT_BLAS_KERNELS,
@@ -52,5 +58,10 @@ export {
   enableBlasKernels,
   type EnableBlasOptions,
 } from "./register.ts";
-export { enableBlasFromEnv } from "./auto.ts";
+export {
+  applyBlasDefault,
+  type BlasSetting,
+  blasSettingFromEnv,
+  enableBlasFromEnv,
+} from "./auto.ts";
 export { copyGatherV2 } from "./gather.ts";

@@ -4,8 +4,10 @@
  * BLAS but is switched on with them) in TensorFlow.js' kernel registry for
  * the wasm and cpu backends, over whatever is registered there (the backend's own kernel or
  * one from `model/kernels`), which stays the fallback; and takes them out
- * again. Opt-in: nothing changes until {@link enableBlasKernels} is called
- * (or `MERBA_BLAS=1` is set, see `auto.ts`).
+ * again. `initBackend("wasm" | "cpu")` (model/runtime.ts) enables them
+ * when a BLAS library is found unless code already chose with
+ * {@link enableBlasKernels} / {@link disableBlasKernels} or `MERBA_BLAS=0`
+ * is set (see `auto.ts`).
  *
  * Results with BLAS on differ in the last bits from those with it off
  * (another summation order), so the setting is part of what makes a run
@@ -111,8 +113,17 @@ const FACTORIES: Record<
 };
 
 let active:
-  | { blas: Blas; status: BlasStatus; replaced: tf.KernelConfig[] }
+  | {
+    blas: Blas;
+    status: BlasStatus;
+    replaced: tf.KernelConfig[];
+    /** `backend/kernel` → the kernel function registered. */
+    funcs: Map<string, tf.KernelFunc>;
+  }
   | null = null;
+
+/** Whether code chose a BLAS setting (see {@link blasChosen}). */
+let chosen = false;
 
 /**
  * Loads the BLAS library and registers its kernels (replacing an earlier
@@ -155,10 +166,12 @@ export function enableBlasKernels(
       throw new Error(`enableBlasKernels: tuning.${field} is invalid: ${v}`);
     }
   }
-  disableBlasKernels();
+  removeBlasKernels();
   const blas = loadBlas(options);
   if (!blas) return null;
+  chosen = true;
   const replaced: tf.KernelConfig[] = [];
+  const funcs = new Map<string, tf.KernelFunc>();
   const provided: Partial<Record<BlasBackendName, BlasKernelName[]>> = {};
   for (const backendName of backends) {
     const names = [
@@ -177,10 +190,16 @@ export function enableBlasKernels(
         replaced.push(existing);
         tf.unregisterKernel(name, backendName);
       }
+      const kernelFunc = FACTORIES[name](
+        blas,
+        fallback,
+        tuning,
+      ) as tf.KernelFunc;
+      funcs.set(`${backendName}/${name}`, kernelFunc);
       tf.registerKernel({
         kernelName: name,
         backendName,
-        kernelFunc: FACTORIES[name](blas, fallback, tuning) as tf.KernelFunc,
+        kernelFunc,
         // keep the replaced kernel's setup so that a backend started later
         // still prepares its fallback
         setupFunc: existing?.setupFunc,
@@ -196,15 +215,22 @@ export function enableBlasKernels(
     kernels: provided,
     tuning,
   };
-  active = { blas, status, replaced };
+  active = { blas, status, replaced, funcs };
   return { ...status };
 }
 
 /**
  * Takes the BLAS kernels out of the registry and puts back the kernels they
- * replaced; a no-op when they are not registered.
+ * replaced; a no-op when they are not registered. Counts as a choice:
+ * `initBackend` no longer enables them by default afterwards
+ * ({@link blasChosen}).
  */
 export function disableBlasKernels(): void {
+  chosen = true;
+  removeBlasKernels();
+}
+
+function removeBlasKernels(): void {
   if (!active) return;
   for (const b of active.status.backends) {
     for (const k of active.status.kernels[b] ?? []) {
@@ -223,4 +249,51 @@ export function disableBlasKernels(): void {
  */
 export function blasStatus(): BlasStatus | null {
   return active ? { ...active.status } : null;
+}
+
+/**
+ * Whether a BLAS setting was chosen in this process: {@link enableBlasKernels}
+ * succeeded (directly or through `MERBA_BLAS`, including `initBackend`'s
+ * default) or {@link disableBlasKernels} was called. `initBackend` applies
+ * the `MERBA_BLAS` default only while this is false.
+ *
+ * @returns true once a setting was chosen.
+ */
+export function blasChosen(): boolean {
+  return chosen;
+}
+
+/**
+ * Whether the registry's kernel for `kernelName` on `backendName` is the
+ * BLAS one {@link enableBlasKernels} registered (false when something was
+ * registered over it since, or BLAS is off).
+ *
+ * @param kernelName e.g. `Conv2DBackpropInput`.
+ * @param backendName `wasm` or `cpu`.
+ * @returns true when calls of that kernel reach the BLAS kernel.
+ */
+export function blasKernelRegistered(
+  kernelName: string,
+  backendName: string,
+): boolean {
+  const f = active?.funcs.get(`${backendName}/${kernelName}`);
+  return f !== undefined &&
+    tf.getKernel(kernelName, backendName)?.kernelFunc === f;
+}
+
+/**
+ * The kernel a registered BLAS kernel replaced and falls back on (for
+ * shapes and dtypes it does not take), or undefined when there is none.
+ *
+ * @param kernelName e.g. `Conv2DBackpropInput`.
+ * @param backendName `wasm` or `cpu`.
+ * @returns the replaced kernel's config.
+ */
+export function blasFallbackKernel(
+  kernelName: string,
+  backendName: string,
+): tf.KernelConfig | undefined {
+  return active?.replaced.find((c) =>
+    c.kernelName === kernelName && c.backendName === backendName
+  );
 }

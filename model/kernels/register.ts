@@ -84,6 +84,8 @@ const WASM: Provision[] = [
 const registered: ProvidedKernel[] = [];
 const nativeConfigs = new Map<string, tf.KernelConfig>();
 const ours = new Set<tf.KernelFunc>(WASM.map((p) => p.kernelFunc));
+/** `backend/kernel` keys of the provided kernels installed at least once. */
+const installed = new Set<string>();
 
 /**
  * The backend's own kernel config that a provided kernel replaced (for
@@ -105,16 +107,32 @@ export function nativeKernelConfig(
  * Registers the provided kernels (idempotent) and lists everything this
  * module has registered so far.
  *
- * @returns the provided kernels now in the registry.
+ * Each provided kernel is installed once. A later call leaves a kernel
+ * alone when the registry holds ours or something registered over ours
+ * after it was installed (such as `model/blas`' kernels, which keep ours
+ * as their fallback), so calling this on every `initBackend("wasm")` never
+ * undoes them; it installs ours again only where the registry is back to
+ * the backend's own kernel (the one recorded by
+ * {@link nativeKernelConfig}) or holds nothing.
+ *
+ * @returns the provided kernels now in the registry (directly or as the
+ *   fallback of a kernel registered over them).
  */
 export function registerProvidedKernels(): ProvidedKernel[] {
   const backendName = "wasm";
   for (const p of WASM) {
+    const key = `${backendName}/${p.kernelName}`;
     const existing = tf.getKernel(p.kernelName, backendName);
     if (existing && ours.has(existing.kernelFunc)) continue;
+    if (installed.has(key) && existing) {
+      // installed before and since replaced by a deliberate registration
+      // over ours: leave it, unless it is the native kernel again
+      const native = nativeConfigs.get(key);
+      if (!native || existing.kernelFunc !== native.kernelFunc) continue;
+    }
     if (existing && p.mode === "missing") continue;
     if (existing) {
-      nativeConfigs.set(`${backendName}/${p.kernelName}`, existing);
+      if (!installed.has(key)) nativeConfigs.set(key, existing);
       tf.unregisterKernel(p.kernelName, backendName);
     }
     tf.registerKernel({
@@ -122,12 +140,15 @@ export function registerProvidedKernels(): ProvidedKernel[] {
       backendName,
       kernelFunc: p.kernelFunc,
     });
-    registered.push({
-      kernelName: p.kernelName,
-      backendName,
-      replaced: existing != null,
-      reason: p.reason,
-    });
+    if (!installed.has(key)) {
+      installed.add(key);
+      registered.push({
+        kernelName: p.kernelName,
+        backendName,
+        replaced: existing != null,
+        reason: p.reason,
+      });
+    }
   }
   return [...registered];
 }
