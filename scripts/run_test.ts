@@ -2,7 +2,6 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { main, startBanner, wasmHeapBytes } from "./run.ts";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../model/mod.ts";
 
 const SPEC =
   new URL("../dsl/testdata/example_spec.ts", import.meta.url).pathname;
@@ -382,6 +381,9 @@ Deno.test("startBanner says when the data is the synthetic test-bed and which pr
 });
 
 Deno.test("wasmHeapBytes reads the wasm heap only when wasm is the active backend", async () => {
+  // imported here: loading the model library registers the webgpu backend,
+  // which the in-process dry-run tests above must not see
+  const { initBackend } = await import("../model/mod.ts");
   const previous = tf.engine().backendName;
   await initBackend("wasm");
   const before = wasmHeapBytes();
