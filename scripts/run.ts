@@ -12,6 +12,11 @@
  * the others; the summary lists it (its message; the stack with
  * `MERBA_DEBUG=1`) and the exit code is 1.
  *
+ * When the jobs ran in this thread (`--jobs 1`) on the wasm backend, the
+ * summary also prints the wasm heap's high-water mark (`memory: wasm heap
+ * high-water N MiB of 4096 MiB`): the headroom left for a larger
+ * `train.microBatchSize` or `train.evalBatchSize`.
+ *
  * The environment variable `MERBA_DEPS` may name a module exporting `deps`
  * (see `dsl/interpret.ts`) to run with stand-in dependencies (tests).
  *
