@@ -13,7 +13,10 @@ import {
 import { initBackend } from "../runtime.ts";
 import { buildModel, merbaBase } from "../mod.ts";
 import {
+  applyBlasDefault,
   BLAS_KERNEL_NAMES,
+  blasChosen,
+  blasSettingFromEnv,
   blasStatus,
   DEFAULT_BLAS_KERNELS,
   disableBlasKernels,
@@ -393,32 +396,53 @@ Deno.test({
 
 Deno.test({
   name:
-    "MERBA_BLAS: off values change nothing, malformed values name the variable, 1 enables with MERBA_BLAS_THREADS",
+    "MERBA_BLAS: off values disable, unset enables when found, malformed values name the variable, 1 enables with MERBA_BLAS_THREADS",
   async fn() {
     await initBackend("wasm");
-    disableBlasKernels();
     const env = (vars: Record<string, string>) => (k: string) => vars[k];
     const offs: Record<string, string>[] = [
-      {},
       { MERBA_BLAS: "0" },
       { MERBA_BLAS: "off" },
-      { MERBA_BLAS: "" },
+      { MERBA_BLAS: " False " },
     ];
     for (const off of offs) {
+      if (!ignore) enableBlasKernels();
+      assertEquals(blasSettingFromEnv(env(off)).mode, "off");
       assertEquals(enableBlasFromEnv(env(off)), null);
       assertEquals(blasStatus(), null);
     }
+    assertEquals(blasSettingFromEnv(env({})), { mode: "auto", threads: 1 });
+    assertEquals(blasSettingFromEnv(env({ MERBA_BLAS: "" })).mode, "auto");
     assertThrows(
       () => enableBlasFromEnv(env({ MERBA_BLAS: "yes please" })),
-      /MERBA_BLAS must be 1\/on\/true or 0\/off\/false, got "yes please"/,
+      /MERBA_BLAS must be 1\/on\/true or 0\/off\/false \(or unset: on when found\), got "yes please"/,
     );
     assertThrows(
       () =>
         enableBlasFromEnv(env({ MERBA_BLAS: "1", MERBA_BLAS_THREADS: "two" })),
       /MERBA_BLAS_THREADS must be a positive integer, got "two"/,
     );
-    if (ignore) return;
+    assertThrows(
+      () => enableBlasFromEnv(env({ MERBA_BLAS_THREADS: "1.5" })),
+      /MERBA_BLAS_THREADS must be a positive integer, got "1.5"/,
+    );
+    // a setting is chosen: the default initBackend applies keeps it
+    assert(blasChosen());
+    assertEquals(applyBlasDefault(env({})), null);
+    if (ignore) {
+      // no library: unset is silently off, 1 is an error naming it
+      assertEquals(enableBlasFromEnv(env({})), null);
+      assertThrows(
+        () => enableBlasFromEnv(env({ MERBA_BLAS: "1" })),
+        /MERBA_BLAS=1: no BLAS library found/,
+      );
+      return;
+    }
     try {
+      const auto = enableBlasFromEnv(env({}));
+      assert(auto !== null);
+      assertEquals(auto.threads, 1);
+      assertEquals(applyBlasDefault(env({ MERBA_BLAS: "0" })), blasStatus());
       const s = enableBlasFromEnv(
         env({ MERBA_BLAS: "on", MERBA_BLAS_THREADS: "2" }),
       );
