@@ -65,3 +65,4 @@ export {
   enableBlasFromEnv,
 } from "./auto.ts";
 export { copyGatherV2 } from "./gather.ts";
+export type { KernelConfig } from "../kernels/types.ts";

@@ -24,6 +24,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import "../kernels/mod.ts";
 import { type Blas, loadBlas, type LoadBlasOptions } from "./ffi.ts";
 import { copyGatherV2 } from "./gather.ts";
+import type { KernelConfig } from "../kernels/types.ts";
 import {
   blasBatchMatMul,
   blasConv2D,
@@ -292,7 +293,7 @@ export function blasKernelRegistered(
 export function blasFallbackKernel(
   kernelName: string,
   backendName: string,
-): tf.KernelConfig | undefined {
+): KernelConfig | undefined {
   return active?.replaced.find((c) =>
     c.kernelName === kernelName && c.backendName === backendName
   );
