@@ -63,7 +63,11 @@ export interface Deps extends ModelLibrary, Engine {
   buildModel(config: ModelConfig, seed: number): MerModel;
   /** loads (and caches) a dataset. */
   loadFlowDataset(req: DatasetRequest): Promise<FlowDataset>;
-  /** selects and initialises the TF.js backend. */
+  /**
+   * selects and initialises the TF.js backend; what it returns (the
+   * runtime's `BackendInfo`: name, versions, BLAS setting, notes) is
+   * recorded in each job's `job.json` (`context.backend`).
+   */
   initBackend(name: string): Promise<unknown>;
   /**
    * what the data layer knows about a dataset name without loading it
@@ -652,8 +656,11 @@ export async function runExperiment(
       ran = res.finished;
       failed.push(...res.failed);
     } else if (pending.length > 0) {
-      if (!options.skipBackendInit) await deps.initBackend(spec.backend);
-      const context = await runContext();
+      // what initBackend reports (backend, versions, BLAS) goes in job.json
+      const backend = options.skipBackendInit
+        ? undefined
+        : await deps.initBackend(spec.backend);
+      const context = await runContext(backend);
       for (const [k, job] of pending.entries()) {
         if (options.signal?.aborted) break;
         progress.startJob(job);

@@ -419,3 +419,67 @@ Deno.test("a memory failure suggests train.checkpoint until it is set, then smal
     /^job 0123456789abcdef \(MERba, seed 0, fold split\) ran out of wasm backend memory \(RuntimeError: Aborted\(\)\) at batch size 128 in micro-batches of 2, input 224×224×2: /,
   );
 });
+
+Deno.test("job.json records the backend initBackend reported: the runtime's BackendInfo with its BLAS setting (serial), the worker's backend (2 workers)", async () => {
+  const { initBackend } = await import("../model/runtime.ts");
+  const { blasStatus } = await import("../model/blas/mod.ts");
+  const contexts = async (dir: string) => {
+    const out = [];
+    for await (const e of Deno.readDir(dir)) {
+      if (!e.isDirectory || e.name === "report") continue;
+      const job = JSON.parse(
+        await Deno.readTextFile(join(dir, e.name, "job.json")),
+      );
+      out.push(job.context);
+    }
+    return out;
+  };
+  const out1 = await Deno.makeTempDir(), out2 = await Deno.makeTempDir();
+  try {
+    // serial: the real runtime's initBackend, on cpu (the stand-ins' backend)
+    const s1 = await runExperiment(spec, {
+      outDir: out1,
+      jobs: 1,
+      variants: ["a"],
+      deps: { ...deps, initBackend },
+      progress: false,
+    });
+    assert.deepEqual(s1.failed, []);
+    assert.equal(s1.ran, 4);
+    const status = blasStatus();
+    const serial = await contexts(s1.dir);
+    assert.equal(serial.length, 4);
+    for (const c of serial) {
+      assert.equal(c.backend.name, "cpu");
+      assert.equal(c.backend.threads, 1);
+      assert.equal(c.backend.versions.tfjs, c.versions.tfjs);
+      assert.ok(c.backend.notes.length > 0);
+      if (status && status.kernels.cpu) {
+        // BLAS on (the default when OpenBLAS is found)
+        assert.equal(c.backend.blas.path, status.path);
+        assert.equal(c.backend.blas.threads, status.threads);
+        assert.deepEqual(c.backend.blas.kernels, status.kernels.cpu);
+        assert.ok(c.backend.notes.some((n: string) => n.startsWith("BLAS: ")));
+      } else {
+        assert.equal(c.backend.blas, null);
+      }
+    }
+    // workers record what their own initBackend returned (the stand-ins'
+    // returns the bare name)
+    const s2 = await runExperiment(spec, {
+      outDir: out2,
+      jobs: 2,
+      variants: ["a"],
+      deps,
+      depsModule: DEPS_MODULE,
+      progress: false,
+    });
+    assert.deepEqual(s2.failed, []);
+    for (const c of await contexts(s2.dir)) {
+      assert.deepEqual(c.backend, { name: "cpu" });
+    }
+  } finally {
+    await Deno.remove(out1, { recursive: true });
+    await Deno.remove(out2, { recursive: true });
+  }
+});

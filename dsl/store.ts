@@ -1,8 +1,11 @@
 /**
  * The run store: one folder per job, `runs/<experiment>/<job id>/`, holding
  *
- * - `job.json` — the resolved job, its seeds, backend, package versions and
- *   git commit (written when the job starts);
+ * - `job.json` — the resolved job, its seeds, the backend as `initBackend`
+ *   reported it (name, threads, versions, BLAS setting: whether OpenBLAS
+ *   served the matmuls and convolution gradients and with how many
+ *   threads, notes), package versions and git commit (written when the job
+ *   starts);
  * - `epochs.jsonl` — one line per finished epoch (rewritten after each);
  * - `predictions.json`, `metrics.json`, `weights.safetensors`;
  * - `done.json` — written LAST, naming the job hash.
@@ -73,16 +76,59 @@ export async function writeJsonAtomic(
 export interface RunContext {
   /** `git rev-parse HEAD`, or null outside a git checkout. */
   gitCommit: string | null;
-  /** Deno, V8, TypeScript and TF.js versions. */
+  /** Deno, V8, TypeScript and TF.js versions (with the backend's). */
   versions: Record<string, string>;
   /** ISO time the job started. */
   startedAt: string;
   /** host name. */
   host: string;
+  /**
+   * the backend as `initBackend` reported it (model/runtime.ts'
+   * `BackendInfo`): its name, threads, SIMD, package versions, BLAS
+   * setting (`blas`: library path, build, sgemm threads and kernels, or
+   * null when TensorFlow.js' own kernels ran) and notes; null when the
+   * caller set the backend up itself.
+   */
+  backend: {
+    name: string;
+    threads?: number;
+    simd?: boolean;
+    versions?: Record<string, string>;
+    blas?: {
+      path: string;
+      config: string;
+      threads: number;
+      kernels: string[];
+    } | null;
+    notes?: string[];
+  } | null;
 }
 
-/** Collects the run context (tolerates a missing git). */
-export async function runContext(): Promise<RunContext> {
+/**
+ * What an `initBackend` result is recorded as: an object with a string
+ * `name` is kept (as JSON), a bare name becomes `{ name }`, anything else
+ * null.
+ */
+function backendRecord(info: unknown): RunContext["backend"] {
+  if (typeof info === "string") return { name: info };
+  if (
+    info === null || typeof info !== "object" ||
+    typeof (info as { name?: unknown }).name !== "string"
+  ) {
+    return null;
+  }
+  return JSON.parse(JSON.stringify(info));
+}
+
+/**
+ * Collects the run context (tolerates a missing git).
+ *
+ * @param backend what `initBackend` returned for the jobs' backend
+ *   (model/runtime.ts' `BackendInfo`); recorded as
+ *   {@link RunContext.backend}, its `versions` merged into the context's.
+ *   Omitted: the backend is recorded as null.
+ */
+export async function runContext(backend?: unknown): Promise<RunContext> {
   let gitCommit: string | null = null;
   try {
     const out = await new Deno.Command("git", {
@@ -107,11 +153,19 @@ export async function runContext(): Promise<RunContext> {
   } catch {
     // tfjs unavailable: leave it out
   }
+  const record = backendRecord(backend);
+  const extra = record?.versions;
   return {
     gitCommit,
-    versions,
+    versions: {
+      ...(extra && typeof extra === "object" && !Array.isArray(extra)
+        ? extra
+        : {}),
+      ...versions,
+    },
     startedAt: new Date().toISOString(),
     host: Deno.hostname(),
+    backend: record,
   };
 }
 

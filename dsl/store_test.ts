@@ -129,3 +129,37 @@ Deno.test("writeWeights renames the written file into place", async () => {
   ]);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("runContext records what initBackend returned: a BackendInfo as JSON with its versions merged, a bare name as { name }, nothing as null", async () => {
+  const info = {
+    name: "wasm",
+    threads: 1,
+    simd: true,
+    versions: { "tfjs-backend-wasm": "4.22.0", deno: "0.0.0-not-this" },
+    notes: ["BLAS: BatchMatMul use cblas_sgemm of /lib/x.so with 1 thread"],
+    blas: {
+      path: "/lib/x.so",
+      config: "OpenBLAS 0.3.21",
+      threads: 1,
+      kernels: ["BatchMatMul"],
+    },
+  };
+  const ctx = await runContext(info);
+  assert.deepEqual(ctx.backend, info);
+  assert.notEqual(ctx.backend, info, "a copy, not the caller's object");
+  assert.equal(ctx.versions["tfjs-backend-wasm"], "4.22.0");
+  // the context's own versions win over the backend's
+  assert.equal(ctx.versions.deno, Deno.version.deno);
+  assert.deepEqual((await runContext("cpu")).backend, { name: "cpu" });
+  assert.equal((await runContext()).backend, null);
+  assert.equal((await runContext({ threads: 1 })).backend, null);
+  // and job.json carries it
+  const root = await Deno.makeTempDir();
+  const store = new RunStore(root, "exp");
+  await store.start(fakeJob, ctx);
+  const jobJson = JSON.parse(
+    await Deno.readTextFile(store.path(fakeJob, "job")),
+  );
+  assert.deepEqual(jobJson.context.backend, info);
+  await Deno.remove(root, { recursive: true });
+});

@@ -79,13 +79,13 @@ async function onMessage(
   if (msg.type === "init") {
     try {
       const deps = await loadDeps(msg.depsModule);
-      await deps.initBackend(msg.spec.backend);
+      const backend = await deps.initBackend(msg.spec.backend);
       const dataset = await loadDataset(msg.spec, deps);
       state = {
         deps,
         dataset,
         store: new RunStore(msg.outDir, msg.spec.name),
-        context: await runContext(),
+        context: await runContext(backend),
       };
       post({ type: "ready" });
     } catch (err) {
