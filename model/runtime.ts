@@ -115,7 +115,7 @@ function blasFor(
   if (!status || kernels.length === 0) {
     notes.push(
       blasChosen()
-        ? "BLAS off (MERBA_BLAS=0 or disableBlasKernels()): TensorFlow.js' own kernels"
+        ? `BLAS off on ${backend} (MERBA_BLAS=0, disableBlasKernels(), or enableBlasKernels() without this backend): TensorFlow.js' own kernels`
         : "no BLAS library found (or --allow-ffi missing): TensorFlow.js' own kernels; OpenBLAS (Debian: libopenblas0-pthread) makes training steps ~1.8x faster",
     );
     return null;
