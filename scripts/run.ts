@@ -110,6 +110,10 @@ export async function main(args: string[]): Promise<number> {
     const spec = resolveExperiment(raw, opts, opts.spec);
     if (opts.dryRun) {
       const deps = await loadDeps(depsModule);
+      // Counting parameters and loading a cached dataset touch TF.js: start
+      // the plain cpu backend so that no accelerator backend (webgpu ranks
+      // first where an adapter exists) is picked half-initialised.
+      await deps.initBackend("cpu");
       const prepared = await previewPlan(spec, deps, {
         variants: opts.variants,
         file: opts.spec,
