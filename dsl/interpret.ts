@@ -169,7 +169,7 @@ export function datasetRequest(spec: Experiment): DatasetRequest {
   };
   if (d.root !== undefined) req.root = d.root;
   if (d.cacheDir !== undefined) req.cacheDir = d.cacheDir;
-  if (d.options !== undefined) req.options = d.options;
+  if (d.options != null) req.options = d.options;
   return req;
 }
 

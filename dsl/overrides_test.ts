@@ -282,3 +282,23 @@ Deno.test("train.microBatchSize is an optional positive integer reaching the rec
     /train\.microBatchSize: expected an integer ≥ 1 \(the value came from --set train\.microBatchSize=0\)/,
   );
 });
+
+Deno.test("a preset's dataset.options: null drops the options it would inherit", () => {
+  const base = {
+    ...raw,
+    dataset: {
+      name: "synthetic-dfme",
+      imageSize: 32,
+      options: { subjects: 40 },
+    },
+    presets: {
+      real: { dataset: { name: "dfme", imageSize: 224, options: null } },
+      merged: { dataset: { options: { seed: 3 } } },
+    },
+  };
+  const real = resolveExperiment(base, { preset: "real" });
+  assert.equal(real.dataset.name, "dfme");
+  assert.equal(real.dataset.options, null);
+  const merged = resolveExperiment(base, { preset: "merged" });
+  assert.deepEqual(merged.dataset.options, { subjects: 40, seed: 3 });
+});

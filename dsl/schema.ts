@@ -217,7 +217,7 @@ export const DatasetSchema = v.strictObject({
   imageSize: posInt,
   channels: v.optional(v.picklist(["uv", "uvs"]), "uv"),
   cacheDir: v.optional(v.string()),
-  options: v.optional(v.record(v.string(), v.unknown())),
+  options: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
 });
 
 /**
@@ -573,8 +573,13 @@ export interface DatasetSpecInput {
   channels?: "uv" | "uvs";
   /** flow cache folder. */
   cacheDir?: string;
-  /** dataset-specific options. */
-  options?: Record<string, unknown>;
+  /**
+   * dataset-specific options. Options merge key by key like every object;
+   * `null` drops the options inherited from the spec a preset or `extends`
+   * overrides (e.g. a synthetic set's sizes when a preset switches to a
+   * real corpus).
+   */
+  options?: Record<string, unknown> | null;
 }
 
 /** The validated dataset. */

@@ -142,7 +142,7 @@ export function scalePresets(scale: CorpusScale): Record<string, PresetInput> {
     small: {
       description:
         "128×128, half the paper's widths: a first pass on a real corpus on a workstation CPU",
-      dataset: { name: scale.dataset, imageSize: 128 },
+      dataset: { name: scale.dataset, imageSize: 128, options: null },
       model: SMALL_MODEL,
       variants: perVariant({ convStages: 2 }),
       train: {
@@ -157,13 +157,19 @@ export function scalePresets(scale: CorpusScale): Record<string, PresetInput> {
     paper: {
       description:
         "the paper's scale and recipe on the real corpus (pass --data); GPU advised",
-      dataset: { name: scale.dataset, imageSize: 224 },
+      dataset: { name: scale.dataset, imageSize: 224, options: null },
       model: PAPER_MODEL,
       variants: perVariant(PAPER_MAMBAVISION),
       train: {
         epochs: scale.epochs,
         batchSize: 128,
-        evalBatchSize: 128,
+        // What fits the CPU backend's 4 GiB wasm heap at 224×224 (111M
+        // parameters): gradients accumulated over micro-batches of 2, token
+        // blocks recomputed in the backward pass. On a large GPU raise
+        // microBatchSize/evalBatchSize and set checkpoint false for speed.
+        microBatchSize: 2,
+        checkpoint: true,
+        evalBatchSize: 8,
         optimizer: { lr: 1e-4 },
         schedule: { warmupEpochs: 5, cooldownEpochs: 10 },
         earlyStopping: { monitor: "uf1", patience: 20 },
