@@ -114,7 +114,7 @@ Deno.test("resume after a crash: unfinished jobs are redone, finished ones untou
     name: "synthetic-3db",
     imageSize: 8,
     channels: "uv",
-    options: spec.dataset.options,
+    options: spec.dataset.options ?? undefined,
   });
   const jobs = planJobs(
     spec,

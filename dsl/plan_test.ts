@@ -29,7 +29,7 @@ async function plan(spec: unknown) {
     name: s.dataset.name,
     imageSize: s.dataset.imageSize,
     channels: "uv",
-    options: s.dataset.options,
+    options: s.dataset.options ?? undefined,
   });
   const variants = resolveVariants(s, deps, { numClasses: ds.classes.length });
   return {

@@ -31,7 +31,7 @@ async function jobs() {
     name: "synthetic-3db",
     imageSize: 8,
     channels: "uv",
-    options: spec.dataset.options,
+    options: spec.dataset.options ?? undefined,
   });
   return planJobs(
     spec,
