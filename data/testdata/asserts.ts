@@ -8,17 +8,18 @@ import nodeAssert from "node:assert";
 
 /** Asserts that `cond` is truthy. */
 export function assert(cond: unknown, msg?: string): asserts cond {
-  nodeAssert.ok(cond, msg);
+  // node:assert's types take a string message only as a defined string
+  nodeAssert.ok(cond, msg as string);
 }
 
 /** Deep strict equality (typed arrays compared element-wise). */
 export function assertEquals<T>(actual: T, expected: T, msg?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, msg);
+  nodeAssert.deepStrictEqual(actual, expected, msg as string);
 }
 
 /** Deep strict inequality. */
 export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
-  nodeAssert.notDeepStrictEqual(actual, expected, msg);
+  nodeAssert.notDeepStrictEqual(actual, expected, msg as string);
 }
 
 function checkError(e: unknown, includes?: string): void {
