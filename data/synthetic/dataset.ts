@@ -11,12 +11,7 @@ import { opticalStrain } from "../flow/mod.ts";
 import { resizeGrey } from "../image/mod.ts";
 import type { DatasetRequest, FlowDataset, FlowSample } from "../types.ts";
 import { renderSyntheticClip } from "./clip.ts";
-import {
-  cacheKey,
-  cachePath,
-  readCachedFlow,
-  writeCachedFlow,
-} from "./flow_cache.ts";
+import { FlowCache, hashKey } from "../cache.ts";
 import {
   planSyntheticDataset,
   resolveSyntheticOptions,
@@ -152,13 +147,13 @@ export async function loadSyntheticDataset(
   const flavour = req.name as SyntheticFlavour;
   const tvl1 = resolveTvl1Options(options.tvl1 as Partial<Tvl1Options>);
   const plan = planSyntheticDataset(flavour, options);
-  const cacheDir = req.cacheDir ?? ".cache/flow";
+  const cache = new FlowCache(req.cacheDir ?? ".cache/flow", "synthetic");
   const c = req.channels === "uvs" ? 3 : 2;
   const n = req.imageSize;
   const samples: FlowSample[] = [];
   let done = 0;
   for (const sp of plan.samples) {
-    const key = await cacheKey({
+    const key = await hashKey({
       version: SYNTHETIC_GENERATOR_VERSION,
       flavour,
       options: { ...options, tvl1: undefined },
@@ -167,8 +162,11 @@ export async function loadSyntheticDataset(
       channels: req.channels,
       tvl1,
     });
-    const path = cachePath(cacheDir, key);
-    let data = await readCachedFlow(path, n, n, c);
+    const cached = await cache.get(key);
+    let data = cached && cached.height === n && cached.width === n &&
+        cached.channels === c
+      ? cached.data
+      : null;
     if (!data) {
       data = computeSyntheticFlow(
         sp,
@@ -178,7 +176,7 @@ export async function loadSyntheticDataset(
         req.channels,
         tvl1,
       );
-      await writeCachedFlow(path, data, n, n, c);
+      await cache.put(key, { height: n, width: n, channels: c, data });
     }
     samples.push({ ...sp.record, height: n, width: n, channels: c, data });
     onProgress?.(++done, plan.samples.length);
