@@ -23,10 +23,10 @@ import { readXlsxTable } from "./xlsx.ts";
 import { parseFrameCell } from "./frames.ts";
 import {
   type AdapterOptions,
+  codedClipRecord,
   type CorpusRecord,
   findAnnotationFile,
   padNumber,
-  resolveClipFrames,
   sortById,
 } from "./common.ts";
 import { normaliseLabel } from "./labels.ts";
@@ -73,26 +73,19 @@ export async function loadCasme2(
     if (onset === undefined) throw new Error(`${ctx}: OnsetFrame is missing`);
     const apex = parseFrameCell(cells.ApexFrame, ctx + " (ApexFrame)");
     const offset = parseFrameCell(cells.OffsetFrame, ctx + " (OffsetFrame)");
-    const id = `casme2/${sub}/${clip}`;
-    const { frames, estimated } = await resolveClipFrames(
-      join(framesRoot, sub, clip),
-      onset,
-      apex,
-      offset,
-      ctx,
-      options.apexMethod,
+    out.push(
+      await codedClipRecord({
+        source: "casme2",
+        subject: sub,
+        clip,
+        framesRoot,
+        onset,
+        apex,
+        offset,
+        emotion,
+        context: ctx,
+      }, options),
     );
-    if (estimated) options.onApexEstimated?.(id, frames.apex);
-    out.push({
-      id,
-      subject: `casme2/${sub}`,
-      source: "casme2",
-      label: emotion,
-      emotion,
-      frames,
-      apexEstimated: estimated,
-      origin: ctx,
-    });
   }
   if (out.length === 0) throw new Error(`${sheet}: no data rows`);
   return sortById(out);

@@ -31,6 +31,56 @@ export interface CorpusRecord extends SampleRecord {
   origin: string;
 }
 
+/** One clip of a coding spreadsheet (CASME II, SAMM). */
+export interface CodedClip {
+  /** corpus name: prefixes ids and subjects, and is the record's source. */
+  source: string;
+  /** subject folder name. */
+  subject: string;
+  /** clip folder name. */
+  clip: string;
+  /** folder holding `<subject>/<clip>/` frame folders. */
+  framesRoot: string;
+  onset: number;
+  /** undefined: estimated (see {@link resolveClipFrames}). */
+  apex: number | undefined;
+  offset: number | undefined;
+  /** the annotated emotion (lower case). */
+  emotion: string;
+  /** file and row, for messages. */
+  context: string;
+}
+
+/**
+ * The record of a coded clip: resolves its frames (estimating the apex when
+ * it is not annotated, and telling `options.onApexEstimated`).
+ */
+export async function codedClipRecord(
+  c: CodedClip,
+  options: AdapterOptions,
+): Promise<CorpusRecord> {
+  const id = `${c.source}/${c.subject}/${c.clip}`;
+  const { frames, estimated } = await resolveClipFrames(
+    join(c.framesRoot, c.subject, c.clip),
+    c.onset,
+    c.apex,
+    c.offset,
+    c.context,
+    options.apexMethod,
+  );
+  if (estimated) options.onApexEstimated?.(id, frames.apex);
+  return {
+    id,
+    subject: `${c.source}/${c.subject}`,
+    source: c.source,
+    label: c.emotion,
+    emotion: c.emotion,
+    frames,
+    apexEstimated: estimated,
+    origin: c.context,
+  };
+}
+
 /**
  * Resolves onset/apex/offset files of a clip folder. `apex` undefined →
  * estimated over the frames from onset to offset (or the folder's last frame).

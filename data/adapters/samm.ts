@@ -24,10 +24,10 @@ import { readXlsxTable } from "./xlsx.ts";
 import { parseFrameCell } from "./frames.ts";
 import {
   type AdapterOptions,
+  codedClipRecord,
   type CorpusRecord,
   findAnnotationFile,
   padNumber,
-  resolveClipFrames,
   sortById,
 } from "./common.ts";
 import { normaliseLabel } from "./labels.ts";
@@ -77,26 +77,19 @@ export async function loadSamm(
       cells["Offset Frame"],
       ctx + " (Offset Frame)",
     );
-    const id = `samm/${sub}/${clip}`;
-    const { frames, estimated } = await resolveClipFrames(
-      join(framesRoot, sub, clip),
-      onset,
-      apex,
-      offset,
-      ctx,
-      options.apexMethod,
+    out.push(
+      await codedClipRecord({
+        source: "samm",
+        subject: sub,
+        clip,
+        framesRoot,
+        onset,
+        apex,
+        offset,
+        emotion,
+        context: ctx,
+      }, options),
     );
-    if (estimated) options.onApexEstimated?.(id, frames.apex);
-    out.push({
-      id,
-      subject: `samm/${sub}`,
-      source: "samm",
-      label: emotion,
-      emotion,
-      frames,
-      apexEstimated: estimated,
-      origin: ctx,
-    });
   }
   if (out.length === 0) throw new Error(`${sheet}: no data rows`);
   return sortById(out);
