@@ -50,47 +50,63 @@ export function internalShape(spec: ParamSpec): number[] {
   }
 }
 
+/**
+ * For each element of a parameter in PyTorch layout (row-major over
+ * `torchShape`), its index in the internal layout; `null` for `plain`. The
+ * one definition of the layouts, used in both directions.
+ */
+function internalIndex(spec: ParamSpec): Int32Array | null {
+  const s = spec.torchShape;
+  switch (spec.layout) {
+    case "plain":
+      return null;
+    case "linear": {
+      // [out, in] → [in, out]
+      const [o, i] = s;
+      const map = new Int32Array(o * i);
+      for (let r = 0; r < o; r++) {
+        for (let c = 0; c < i; c++) map[r * i + c] = c * o + r;
+      }
+      return map;
+    }
+    case "conv2d": {
+      // [out, in, kh, kw] → [kh, kw, in, out]
+      const [o, i, kh, kw] = s;
+      const map = new Int32Array(o * i * kh * kw);
+      for (let a = 0; a < o; a++) {
+        for (let b = 0; b < i; b++) {
+          for (let y = 0; y < kh; y++) {
+            for (let x = 0; x < kw; x++) {
+              map[((a * i + b) * kh + y) * kw + x] =
+                ((y * kw + x) * i + b) * o + a;
+            }
+          }
+        }
+      }
+      return map;
+    }
+    case "dwconv1d": {
+      // [C, 1, K] → [K, C]
+      const [c, , k] = s;
+      const map = new Int32Array(c * k);
+      for (let a = 0; a < c; a++) {
+        for (let b = 0; b < k; b++) map[a * k + b] = b * c + a;
+      }
+      return map;
+    }
+  }
+}
+
 /** Converts values in PyTorch layout to the internal layout. */
 export function torchToInternal(
   spec: ParamSpec,
   values: Float32Array,
 ): Float32Array {
-  const s = spec.torchShape;
-  switch (spec.layout) {
-    case "plain":
-      return values;
-    case "linear": {
-      const [o, i] = s;
-      const out = new Float32Array(values.length);
-      for (let r = 0; r < o; r++) {
-        for (let c = 0; c < i; c++) out[c * o + r] = values[r * i + c];
-      }
-      return out;
-    }
-    case "conv2d": {
-      const [o, i, kh, kw] = s;
-      const out = new Float32Array(values.length);
-      for (let a = 0; a < o; a++) {
-        for (let b = 0; b < i; b++) {
-          for (let y = 0; y < kh; y++) {
-            for (let x = 0; x < kw; x++) {
-              out[((y * kw + x) * i + b) * o + a] =
-                values[((a * i + b) * kh + y) * kw + x];
-            }
-          }
-        }
-      }
-      return out;
-    }
-    case "dwconv1d": {
-      const [c, , k] = s;
-      const out = new Float32Array(values.length);
-      for (let a = 0; a < c; a++) {
-        for (let b = 0; b < k; b++) out[b * c + a] = values[a * k + b];
-      }
-      return out;
-    }
-  }
+  const map = internalIndex(spec);
+  if (!map) return values;
+  const out = new Float32Array(values.length);
+  for (let t = 0; t < map.length; t++) out[map[t]] = values[t];
+  return out;
 }
 
 /** Converts values in the internal layout to PyTorch layout. */
@@ -98,42 +114,11 @@ export function internalToTorch(
   spec: ParamSpec,
   values: Float32Array,
 ): Float32Array {
-  const s = spec.torchShape;
-  switch (spec.layout) {
-    case "plain":
-      return values;
-    case "linear": {
-      const [o, i] = s;
-      const out = new Float32Array(values.length);
-      for (let r = 0; r < o; r++) {
-        for (let c = 0; c < i; c++) out[r * i + c] = values[c * o + r];
-      }
-      return out;
-    }
-    case "conv2d": {
-      const [o, i, kh, kw] = s;
-      const out = new Float32Array(values.length);
-      for (let a = 0; a < o; a++) {
-        for (let b = 0; b < i; b++) {
-          for (let y = 0; y < kh; y++) {
-            for (let x = 0; x < kw; x++) {
-              out[((a * i + b) * kh + y) * kw + x] =
-                values[((y * kw + x) * i + b) * o + a];
-            }
-          }
-        }
-      }
-      return out;
-    }
-    case "dwconv1d": {
-      const [c, , k] = s;
-      const out = new Float32Array(values.length);
-      for (let a = 0; a < c; a++) {
-        for (let b = 0; b < k; b++) out[a * k + b] = values[b * c + a];
-      }
-      return out;
-    }
-  }
+  const map = internalIndex(spec);
+  if (!map) return values;
+  const out = new Float32Array(values.length);
+  for (let t = 0; t < map.length; t++) out[t] = values[map[t]];
+  return out;
 }
 
 /**
