@@ -247,6 +247,40 @@ function geometry(info: tf.backend_util.Conv2DInfo): Geometry {
   };
 }
 
+/** A convolution's geometry with its im2col row width and output rows. */
+interface ConvPlan {
+  g: Geometry;
+  /** im2col row width kh·kw·inC. */
+  kc: number;
+  /** output positions per image outH·outW. */
+  rows: number;
+}
+
+/**
+ * The geometry of a conv call from its shapes and attributes, or null when
+ * the product is too small to be worth BLAS (the caller then falls back).
+ */
+function convPlan(
+  attrs: tf.NamedAttrMap,
+  xShape: number[],
+  filterShape: number[],
+  options: BlasKernelOptions,
+): ConvPlan | null {
+  const { strides, pad, dilations, dimRoundingMode } = attrs;
+  const g = geometry(tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides as [number, number],
+    (dilations ?? 1) as [number, number],
+    pad as "same",
+    dimRoundingMode as "floor" | undefined,
+  ));
+  const kc = g.kh * g.kw * g.inC;
+  const rows = g.outH * g.outW;
+  if (g.batch * rows * kc * g.outC < options.minFlops) return null;
+  return { g, kc, rows };
+}
+
 /** Images per im2col chunk so that the buffer stays under the cap. */
 function imagesPerChunk(g: Geometry, maxFloats: number): number {
   const perImage = g.outH * g.outW * g.kh * g.kw * g.inC;
@@ -352,7 +386,6 @@ export function blasConv2D(
     if (!x || !filter) {
       throw new Error("Conv2D: inputs x and filter are required");
     }
-    const { strides, pad, dilations, dimRoundingMode } = args.attrs;
     if (
       x.dtype !== "float32" || filter.dtype !== "float32" ||
       !nhwc(args.attrs) || x.shape.length !== 4 || filter.shape.length !== 4 ||
@@ -360,20 +393,9 @@ export function blasConv2D(
     ) {
       return fallback(args);
     }
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filter.shape as [number, number, number, number],
-      strides as [number, number],
-      (dilations ?? 1) as [number, number],
-      pad as "same",
-      dimRoundingMode as "floor" | undefined,
-    );
-    const g = geometry(info);
-    const kc = g.kh * g.kw * g.inC;
-    const rows = g.outH * g.outW;
-    if (g.batch * rows * kc * g.outC < options.minFlops) {
-      return fallback(args);
-    }
+    const plan = convPlan(args.attrs, x.shape, filter.shape, options);
+    if (!plan) return fallback(args);
+    const { g, kc, rows } = plan;
     return compute(
       args.backend,
       [g.batch, g.outH, g.outW, g.outC],
@@ -442,7 +464,7 @@ export function blasConv2DBackpropFilter(
     if (!x || !dy) {
       throw new Error("Conv2DBackpropFilter: inputs x and dy are required");
     }
-    const { strides, pad, dimRoundingMode, filterShape } = args.attrs;
+    const fs = args.attrs.filterShape as [number, number, number, number];
     if (
       x.dtype !== "float32" || dy.dtype !== "float32" ||
       !nhwc(args.attrs) || x.shape.length !== 4 ||
@@ -450,21 +472,9 @@ export function blasConv2DBackpropFilter(
     ) {
       return fallback(args);
     }
-    const fs = filterShape as [number, number, number, number];
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      fs,
-      strides as [number, number],
-      1,
-      pad as "same",
-      dimRoundingMode as "floor" | undefined,
-    );
-    const g = geometry(info);
-    const kc = g.kh * g.kw * g.inC;
-    const rows = g.outH * g.outW;
-    if (g.batch * rows * kc * g.outC < options.minFlops) {
-      return fallback(args);
-    }
+    const plan = convPlan(args.attrs, x.shape, fs, options);
+    if (!plan) return fallback(args);
+    const { g, kc, rows } = plan;
     return compute(args.backend, [...fs], [x, dy], (dw, [xv, dyv]) => {
       if (pointwise(g)) {
         blas.sgemm(
@@ -527,7 +537,7 @@ export function blasConv2DBackpropInput(
     if (!dy || !filter) {
       throw new Error("Conv2DBackpropInput: inputs dy and filter are required");
     }
-    const { strides, pad, dimRoundingMode, inputShape } = args.attrs;
+    const xs = args.attrs.inputShape as [number, number, number, number];
     if (
       dy.dtype !== "float32" || filter.dtype !== "float32" ||
       !nhwc(args.attrs) || filter.shape.length !== 4 ||
@@ -535,21 +545,9 @@ export function blasConv2DBackpropInput(
     ) {
       return fallback(args);
     }
-    const xs = inputShape as [number, number, number, number];
-    const info = tf.backend_util.computeConv2DInfo(
-      xs,
-      filter.shape as [number, number, number, number],
-      strides as [number, number],
-      1,
-      pad as "same",
-      dimRoundingMode as "floor" | undefined,
-    );
-    const g = geometry(info);
-    const kc = g.kh * g.kw * g.inC;
-    const rows = g.outH * g.outW;
-    if (g.batch * rows * kc * g.outC < options.minFlops) {
-      return fallback(args);
-    }
+    const plan = convPlan(args.attrs, xs, filter.shape, options);
+    if (!plan) return fallback(args);
+    const { g, kc, rows } = plan;
     return compute(args.backend, [...xs], [dy, filter], (dx, [dyv, wv]) => {
       if (pointwise(g)) {
         blas.sgemm(
