@@ -332,20 +332,8 @@ export function conv2DBackpropFilterIm2col(args: KernelArgs): TensorInfo {
   });
 }
 
-/**
- * Conv2DBackpropInput as forward convolutions. Stride 1: a conv of `dy`
- * with the flipped, in/out-swapped filter. Equal strides s > 1: the
- * sub-pixel form — input position `g = s·i′ + r` (g = i + pad) only meets
- * filter taps `k ≡ r (mod s)`, so one stride-1 conv of `dy` with the s²
- * sub-filters stacked as output channels ([T, T, Cout, s²·Cin], T =
- * ⌈K/s⌉), then depth-to-space (s) and a crop, gives dx without multiplying the
- * zeros a stride-dilated `dy` would carry. Unequal strides: the conv over
- * the stride-dilated `dy` ({@link conv2DBackpropInputDilated}).
- *
- * @param args the kernel call (inputs `dy`, `filter`; attrs as tf's kernel).
- * @returns the input gradient with shape `attrs.inputShape`.
- */
-export function conv2DBackpropInputViaConv(args: KernelArgs): TensorInfo {
+/** Checked operands and conv geometry of a Conv2DBackpropInput call. */
+function backpropInputOperands(args: KernelArgs) {
   const kernel = "Conv2DBackpropInput";
   const dy = input(args, "dy", kernel);
   const filter = input(args, "filter", kernel);
@@ -362,6 +350,24 @@ export function conv2DBackpropInputViaConv(args: KernelArgs): TensorInfo {
     pair(attrs.dilations, "dilations"),
     kernel,
   );
+  return { dy, filter, info };
+}
+
+/**
+ * Conv2DBackpropInput as forward convolutions. Stride 1: a conv of `dy`
+ * with the flipped, in/out-swapped filter. Equal strides s > 1: the
+ * sub-pixel form — input position `g = s·i′ + r` (g = i + pad) only meets
+ * filter taps `k ≡ r (mod s)`, so one stride-1 conv of `dy` with the s²
+ * sub-filters stacked as output channels ([T, T, Cout, s²·Cin], T =
+ * ⌈K/s⌉), then depth-to-space (s) and a crop, gives dx without multiplying the
+ * zeros a stride-dilated `dy` would carry. Unequal strides: the conv over
+ * the stride-dilated `dy` ({@link conv2DBackpropInputDilated}).
+ *
+ * @param args the kernel call (inputs `dy`, `filter`; attrs as tf's kernel).
+ * @returns the input gradient with shape `attrs.inputShape`.
+ */
+export function conv2DBackpropInputViaConv(args: KernelArgs): TensorInfo {
+  const { dy, filter, info } = backpropInputOperands(args);
   const sh = info.strideHeight, sw = info.strideWidth;
   if (sh === 1 && sw === 1) return conv2DBackpropInputDilated(args);
   if (sh !== sw) return conv2DBackpropInputDilated(args);
@@ -414,22 +420,7 @@ export function conv2DBackpropInputViaConv(args: KernelArgs): TensorInfo {
  * @returns the input gradient with shape `attrs.inputShape`.
  */
 export function conv2DBackpropInputDilated(args: KernelArgs): TensorInfo {
-  const kernel = "Conv2DBackpropInput";
-  const dy = input(args, "dy", kernel);
-  const filter = input(args, "filter", kernel);
-  const attrs = args.attrs as unknown as Attrs;
-  checkNHWC(attrs, kernel);
-  const info = convInfo(
-    attrs.inputShape as number[],
-    filter.shape,
-    attrs,
-    false,
-  );
-  checkStrideDilation(
-    pair(attrs.strides, "strides"),
-    pair(attrs.dilations, "dilations"),
-    kernel,
-  );
+  const { dy, filter, info } = backpropInputOperands(args);
   return withScope(args.backend, (s) => {
     const { t, pad } = inputGradOperand(s, dy, info);
     const flipped = flipSpatial(s, filter);
