@@ -81,7 +81,7 @@ export function startBanner(
     `${spec.name}: ${spec.description}`,
     `  preset:  ${
       preset ??
-        "none (the spec's own scale; --preset smoke is a two-minute check)"
+        "none (the spec's own scale; --preset smoke is a quick check)"
     }`,
     `  data:    ${spec.dataset.name}${
       synthetic
