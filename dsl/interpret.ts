@@ -35,12 +35,14 @@ import {
   splitSamples,
 } from "./plan.ts";
 import type { Experiment } from "./schema.ts";
-import { DatasetError } from "./errors.ts";
+import { DatasetError, StoreError } from "./errors.ts";
 import {
+  type JobClaim,
   type JobRecord,
   type RunContext,
   runContext,
   RunStore,
+  UNKNOWN_KERNEL_SET,
 } from "./store.ts";
 
 /** The engine side's functions (see `dsl/engine_types.ts`). */
@@ -552,14 +554,27 @@ export function buildReportInput(
   };
 }
 
-/** Reads the records of every finished job of a plan. */
+/**
+ * Reads the records of every finished job of a plan, verified against the
+ * sizes and checksums in their `done.json` ({@link RunStore.check}). A
+ * damaged job is refused: a {@link StoreError} naming the file, unless
+ * `onDamaged` is given, which hears it instead (the job is left out).
+ */
 export async function readRecords(
   store: RunStore,
   jobs: Job[],
+  onDamaged?: (job: Job, problem: string) => void,
 ): Promise<Map<string, JobRecord>> {
   const out = new Map<string, JobRecord>();
   for (const job of jobs) {
-    const rec = await store.read(job);
+    let rec: JobRecord | null;
+    try {
+      rec = await store.read(job);
+    } catch (e) {
+      if (!onDamaged || !(e instanceof StoreError)) throw e;
+      onDamaged(job, e.message);
+      continue;
+    }
     if (rec) out.set(job.id, rec);
   }
   return out;
@@ -587,6 +602,17 @@ export interface RunExperimentOptions {
   progress?: boolean;
   /** skip the backend initialisation in this thread (tests). */
   skipBackendInit?: boolean;
+  /**
+   * a finished job whose files are damaged (missing, truncated, changed
+   * since `done.json` recorded them) fails, naming the file, instead of
+   * being redone.
+   */
+  noRedo?: boolean;
+  /**
+   * run even when finished jobs of the store ran on another kernel set
+   * (see {@link checkKernelSets}); the report then mixes kernel sets.
+   */
+  allowMixedKernels?: boolean;
 }
 
 /** What a run did. */
@@ -609,6 +635,21 @@ export interface RunSummary {
   }[];
   /** jobs of the plan without records after this run. */
   missing: number;
+  /** jobs of this shard skipped because another live process had claimed them. */
+  elsewhere: number;
+  /**
+   * finished jobs found damaged (the problem names the file): redone, or
+   * with `noRedo` failed.
+   */
+  damaged: {
+    id: string;
+    variant: string;
+    fold: string;
+    seed: number;
+    problem: string;
+  }[];
+  /** why the report could not be written (the records are kept). */
+  reportError?: string;
   /** true when stopped by the signal. */
   interrupted: boolean;
   /** report files written. */
@@ -625,6 +666,7 @@ export async function runExperiment(
   const deps = options.deps ?? await loadDeps(options.depsModule);
   const outDir = options.outDir ?? "runs";
   const store = new RunStore(outDir, spec.name);
+  await store.checkWritable();
   const prepared = await prepare(spec, deps, {
     variants: options.variants,
     file: options.file,
@@ -632,15 +674,75 @@ export async function runExperiment(
   const selected = options.shard
     ? shardJobs(prepared.jobs, options.shard.index, options.shard.count)
     : prepared.jobs;
+  const failed: RunSummary["failed"] = [];
+  const damaged: RunSummary["damaged"] = [];
   const pending: Job[] = [];
-  for (const job of selected) if (!(await store.isDone(job))) pending.push(job);
+  let skipped = 0;
+  for (const job of selected) {
+    const state = await store.check(job);
+    if (state.state === "done") {
+      skipped++;
+      continue;
+    }
+    if (state.state === "damaged") {
+      damaged.push({ ...jobRef(job), problem: state.problem });
+      if (options.noRedo) {
+        failed.push({
+          ...jobRef(job),
+          error:
+            `${state.problem} (a finished job's record is damaged; rerun without --no-redo to redo it)`,
+        });
+        continue;
+      }
+    }
+    pending.push(job);
+  }
+  // what initBackend reports (backend, versions, BLAS) goes in job.json;
+  // its kernel set must match the finished jobs'
+  let context: RunContext | undefined;
+  if (pending.length > 0) {
+    context = await runContext(
+      options.skipBackendInit
+        ? undefined
+        : await deps.initBackend(spec.backend),
+    );
+    if (!options.allowMixedKernels) {
+      await checkKernelSets(store, prepared.jobs, context.kernelSet);
+    }
+  }
   const workers = Math.max(1, Math.min(options.jobs ?? 1, pending.length));
   const { ProgressView } = await import("./progress.ts");
   const progress = new ProgressView(
     pending.length,
     options.progress ?? Deno.stderr.isTerminal(),
   );
-  const failed: RunSummary["failed"] = [];
+  // jobs are claimed one at a time, just before they run: other processes
+  // on the same store skip them (and this one skips theirs)
+  const held = new Map<string, JobClaim>();
+  const releases: Promise<void>[] = [];
+  let elsewhere = 0;
+  const gate = {
+    take: async (job: Job): Promise<boolean> => {
+      const claim = await store.claim(job);
+      if (!claim) {
+        elsewhere++;
+        return false;
+      }
+      if ((await store.check(job)).state === "done") {
+        // finished by another process since the scan
+        skipped++;
+        await claim.release();
+        return false;
+      }
+      held.set(job.id, claim);
+      return true;
+    },
+    end: (job: Job): void => {
+      const claim = held.get(job.id);
+      held.delete(job.id);
+      if (claim) releases.push(claim.release().catch(() => {}));
+    },
+  };
   let ran = 0;
   try {
     if (pending.length > 0 && workers > 1) {
@@ -652,17 +754,21 @@ export async function runExperiment(
         depsModule: options.depsModule,
         signal: options.signal,
         progress,
+        gate,
       });
       ran = res.finished;
       failed.push(...res.failed);
     } else if (pending.length > 0) {
-      // what initBackend reports (backend, versions, BLAS) goes in job.json
-      const backend = options.skipBackendInit
-        ? undefined
-        : await deps.initBackend(spec.backend);
-      const context = await runContext(backend);
       for (const [k, job] of pending.entries()) {
         if (options.signal?.aborted) break;
+        let taken: boolean;
+        try {
+          taken = await gate.take(job);
+        } catch (e) {
+          failed.push({ ...jobRef(job), error: `cannot start: ${e}` });
+          continue;
+        }
+        if (!taken) continue;
         progress.startJob(job);
         try {
           await executeJob(job, prepared.dataset, deps, store, {
@@ -674,13 +780,7 @@ export async function runExperiment(
         } catch (e) {
           progress.endJob(job, false);
           if (e instanceof JobAbortedError || options.signal?.aborted) break;
-          failed.push({
-            id: job.id,
-            variant: job.variant,
-            fold: job.fold.name,
-            seed: job.seed,
-            error: describeJobFailure(job, e),
-          });
+          failed.push({ ...jobRef(job), error: describeJobFailure(job, e) });
           const rest = pending.slice(k + 1);
           if (isBackendMemoryError(e) && rest.length > 0) {
             // a wasm abort leaves this isolate's backend unusable: the
@@ -689,6 +789,7 @@ export async function runExperiment(
             if (
               options.depsModule !== undefined || options.deps === undefined
             ) {
+              gate.end(job);
               const { runInWorkers } = await import("./workers.ts");
               const res = await runInWorkers(rest, {
                 spec,
@@ -697,16 +798,14 @@ export async function runExperiment(
                 depsModule: options.depsModule,
                 signal: options.signal,
                 progress,
+                gate,
               });
               ran += res.finished;
               failed.push(...res.failed);
             } else {
               for (const j of rest) {
                 failed.push({
-                  id: j.id,
-                  variant: j.variant,
-                  fold: j.fold.name,
-                  seed: j.seed,
+                  ...jobRef(j),
                   error:
                     `not run: the backend was lost when job ${job.id} ran out of memory; run again to do the remaining jobs (finished ones are kept)`,
                 });
@@ -714,28 +813,100 @@ export async function runExperiment(
             }
             break;
           }
+        } finally {
+          gate.end(job);
         }
       }
     }
   } finally {
     progress.stop();
+    for (const job of [...held.keys()]) gate.end({ id: job } as Job);
+    await Promise.all(releases);
   }
-  const records = await readRecords(store, prepared.jobs);
-  const report = buildReportInput(spec, prepared, records);
-  const reportFiles = records.size > 0
-    ? await deps.writeReport(report, join(store.dir, "report"))
-    : [];
+  // the report, from whatever is finished (other processes' jobs too);
+  // written again while records keep appearing meanwhile, so the last
+  // process to finish leaves the complete report
+  let records = new Map<string, JobRecord>();
+  let reportFiles: string[] = [];
+  let reportError: string | undefined;
+  const late = new Map<string, string>();
+  try {
+    for (let round = 0; round < 5; round++) {
+      records = await readRecords(
+        store,
+        prepared.jobs,
+        (job, problem) => late.set(job.id, problem),
+      );
+      const report = buildReportInput(spec, prepared, records);
+      reportFiles = records.size > 0
+        ? await deps.writeReport(report, join(store.dir, "report"))
+        : [];
+      let now = 0;
+      for (const job of prepared.jobs) {
+        if ((await store.check(job)).state === "done") now++;
+      }
+      if (now === records.size) break;
+    }
+  } catch (e) {
+    reportFiles = [];
+    reportError = (e as Error)?.message ?? String(e);
+  }
+  for (const job of prepared.jobs) {
+    const problem = late.get(job.id);
+    if (problem && !damaged.some((d) => d.id === job.id)) {
+      damaged.push({ ...jobRef(job), problem });
+    }
+  }
   return {
     planned: prepared.jobs.length,
     selected: selected.length,
-    skipped: selected.length - pending.length,
+    skipped,
     ran,
     failed,
     missing: prepared.jobs.length - records.size,
+    elsewhere,
+    damaged,
     interrupted: options.signal?.aborted ?? false,
     reportFiles,
+    ...(reportError !== undefined ? { reportError } : {}),
     dir: store.dir,
   };
+}
+
+function jobRef(
+  job: Job,
+): { id: string; variant: string; fold: string; seed: number } {
+  return {
+    id: job.id,
+    variant: job.variant,
+    fold: job.fold.name,
+    seed: job.seed,
+  };
+}
+
+/**
+ * Refuses to add jobs of kernel set `current` to a store whose finished
+ * jobs (of `jobs`) ran on another one: a {@link StoreError} naming both
+ * sets and a job, and the way out (`--allow-mixed-kernels`). Jobs whose
+ * kernel set is unknown (no backend recorded) are not compared.
+ */
+export async function checkKernelSets(
+  store: RunStore,
+  jobs: Job[],
+  current: string,
+): Promise<void> {
+  if (current === UNKNOWN_KERNEL_SET) return;
+  for (const job of jobs) {
+    const state = await store.check(job);
+    if (state.state !== "done") continue;
+    const theirs = state.kernelSet;
+    if (theirs === UNKNOWN_KERNEL_SET || theirs === current) continue;
+    throw new StoreError(
+      `${
+        store.jobDir(job)
+      }: job ${job.id} (${job.variant}, seed ${job.seed}, fold ${job.fold.name}) finished on kernel set "${theirs}", and this run uses "${current}"; one table would mix results of both (rerun with the setting that made it, e.g. MERBA_BLAS or --backend, use another --out, or pass --allow-mixed-kernels)`,
+    );
+  }
 }
 
 /**

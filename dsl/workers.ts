@@ -31,6 +31,20 @@ export interface WorkerPoolOptions {
   signal?: AbortSignal;
   /** progress display. */
   progress?: ProgressView;
+  /**
+   * decides, just before a job is handed to a worker, whether this
+   * process runs it (e.g. claims it in the run store), and hears when it
+   * ended; without it every job runs.
+   */
+  gate?: JobGate;
+}
+
+/** Admission of jobs to a pool ({@link WorkerPoolOptions.gate}). */
+export interface JobGate {
+  /** true: run the job now; false: skip it (e.g. another process runs it). */
+  take(job: Job): Promise<boolean>;
+  /** the job ended (finished, failed or its worker crashed). */
+  end(job: Job): void;
 }
 
 /** What the pool did. */
@@ -93,6 +107,7 @@ export function runInWorkers(
       workerEnded(w);
     };
     const fail = (job: Job, error: string) => {
+      options.gate?.end(job);
       result.failed.push({
         id: job.id,
         variant: job.variant,
@@ -102,9 +117,20 @@ export function runInWorkers(
       });
       options.progress?.endJob(job, false);
     };
-    const next = (w: Worker) => {
-      const job = queue.shift();
-      if (!job || options.signal?.aborted) {
+    const admit = async (job: Job) => {
+      if (!options.gate) return true;
+      try {
+        return await options.gate.take(job);
+      } catch (e) {
+        fail(job, `cannot start: ${(e as Error)?.message ?? e}`);
+        return false;
+      }
+    };
+    const next = async (w: Worker) => {
+      let job = queue.shift();
+      while (job && !(await admit(job))) job = queue.shift();
+      if (!job || options.signal?.aborted || settled) {
+        if (job) options.gate?.end(job);
         current.delete(w);
         return workerEnded(w);
       }
@@ -130,6 +156,7 @@ export function runInWorkers(
             return;
           case "done":
             if (job) {
+              options.gate?.end(job);
               result.finished++;
               options.progress?.endJob(job, true);
             }

@@ -76,4 +76,9 @@ export type {
   Tensor4D,
   Variable,
 } from "./tensor_types.ts";
-export { type BackendInfo, type BackendName, initBackend } from "./runtime.ts";
+export {
+  type BackendInfo,
+  type BackendName,
+  initBackend,
+  kernelSetLabel,
+} from "./runtime.ts";

@@ -65,6 +65,8 @@ import {
   type BlasStatus,
 } from "./blas/register.ts";
 
+export { kernelSetLabel } from "./kernel_set.ts";
+
 /** Backends {@link initBackend} can start. */
 export type BackendName = "wasm" | "cpu" | "webgpu" | "tensorflow";
 

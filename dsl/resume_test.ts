@@ -1,0 +1,237 @@
+import { strict as assert } from "node:assert";
+import { join } from "node:path";
+import { type Deps, readRecords, runExperiment } from "./interpret.ts";
+import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
+import { validateExperiment } from "./spec.ts";
+import { RunStore } from "./store.ts";
+import { StoreError } from "./errors.ts";
+import { deps, standInDataset } from "./testdata/stand_in_deps.ts";
+
+const spec = validateExperiment({
+  name: "resume-loso",
+  description: "stand-in experiment",
+  dataset: {
+    name: "synthetic-3db",
+    imageSize: 8,
+    options: { perClass: 2, subjects: 4 },
+  },
+  protocol: { kind: "loso" },
+  validation: { kind: "none" },
+  model: { head: "linear" },
+  variants: { a: {}, b: { model: { stemDim: 4 } } },
+  train: {
+    epochs: 1,
+    batchSize: 4,
+    optimizer: { lr: 0.2 },
+    earlyStopping: null,
+  },
+  seeds: [3],
+  backend: "cpu",
+});
+
+/** The stand-in deps, saving a small weights file like the model library. */
+const saving: Deps = {
+  ...deps,
+  saveSafetensors: (_model, path) =>
+    Deno.writeFile(path, new Uint8Array(256).fill(7)),
+};
+
+/** The stand-in deps on a backend that reports OpenBLAS kernels. */
+const withBlas: Deps = {
+  ...saving,
+  initBackend: async (name) => {
+    await deps.initBackend(name);
+    return {
+      name,
+      blas: { path: "/x/libopenblas.so", config: "", threads: 1, kernels: [] },
+    };
+  },
+};
+
+async function jobsOf(only?: string[]) {
+  const ds = await standInDataset({
+    name: "synthetic-3db",
+    imageSize: 8,
+    channels: "uv",
+    options: spec.dataset.options ?? undefined,
+  });
+  return planJobs(
+    spec,
+    resolveVariants(spec, deps, { only }),
+    foldsFor(spec.protocol, ds.samples),
+  );
+}
+
+const run = (out: string, extra: Parameters<typeof runExperiment>[1] = {}) =>
+  runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps: saving,
+    variants: ["a"],
+    progress: false,
+    ...extra,
+  });
+
+Deno.test("a finished job whose files were deleted, truncated, emptied or corrupted is redone on resume, and the summary names the file", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    assert.equal((await run(out)).ran, 4);
+    const store = new RunStore(out, spec.name);
+    const jobs = await jobsOf(["a"]);
+    await Deno.remove(store.path(jobs[0], "weights"));
+    const jobJson = await Deno.readTextFile(store.path(jobs[1], "job"));
+    await Deno.writeTextFile(store.path(jobs[1], "job"), jobJson.slice(0, 20));
+    await Deno.writeTextFile(store.path(jobs[2], "predictions"), "[]");
+    await Deno.writeTextFile(store.path(jobs[3], "metrics"), "{");
+    const second = await run(out);
+    assert.equal(second.skipped, 0);
+    assert.equal(second.ran, 4);
+    assert.equal(second.failed.length, 0);
+    assert.equal(second.missing, 0);
+    const problems = new Map(second.damaged.map((d) => [d.id, d.problem]));
+    assert.match(problems.get(jobs[0].id)!, /weights\.safetensors: missing/);
+    assert.match(problems.get(jobs[1].id)!, /job\.json: \d+ bytes/);
+    assert.match(problems.get(jobs[2].id)!, /predictions\.json: /);
+    assert.match(problems.get(jobs[3].id)!, /metrics\.json: /);
+    // an emptied epoch log (the learning curves) too
+    await Deno.writeTextFile(store.path(jobs[0], "epochs"), "");
+    const third = await run(out);
+    assert.equal(third.ran, 1);
+    assert.match(third.damaged[0].problem, /epochs\.jsonl: /);
+    assert.equal((await run(out)).skipped, 4);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("with noRedo a damaged finished job fails naming the file and is left out of the report", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    await run(out);
+    const store = new RunStore(out, spec.name);
+    const jobs = await jobsOf(["a"]);
+    const weights = store.path(jobs[0], "weights");
+    await Deno.truncate(weights, 10);
+    const second = await run(out, { noRedo: true });
+    assert.equal(second.ran, 0);
+    assert.equal(second.skipped, 3);
+    assert.equal(second.failed.length, 1);
+    assert.ok(second.failed[0].error.includes(weights), second.failed[0].error);
+    assert.match(second.failed[0].error, /10 bytes, done\.json records 256/);
+    assert.equal(second.missing, 1);
+    const report = JSON.parse(
+      await Deno.readTextFile(join(out, spec.name, "report", "report.json")),
+    );
+    assert.match(report.description, /1 of 4 jobs missing/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("readRecords refuses a damaged finished job, naming the file", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    await run(out);
+    const store = new RunStore(out, spec.name);
+    const jobs = await jobsOf(["a"]);
+    assert.equal((await readRecords(store, jobs)).size, 4);
+    const weights = store.path(jobs[1], "weights");
+    await Deno.truncate(weights, 100);
+    await assert.rejects(
+      () => readRecords(new RunStore(out, spec.name), jobs),
+      (e: Error) => e instanceof StoreError && e.message.includes(weights),
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("resuming a store finished with another kernel set is refused naming both sets and a job; allowMixedKernels runs and records each job's set", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    await run(out, { deps: withBlas });
+    const store = new RunStore(out, spec.name);
+    const [a0] = await jobsOf(["a"]);
+    let trained = 0;
+    const counting: Deps = {
+      ...saving,
+      train: (input) => {
+        trained++;
+        return saving.train(input);
+      },
+    };
+    await assert.rejects(
+      () => run(out, { deps: counting, variants: undefined }),
+      (e: Error) =>
+        e instanceof StoreError &&
+        /"cpu\+openblas"/.test(e.message) && /"cpu"/.test(e.message) &&
+        e.message.includes("--allow-mixed-kernels") &&
+        /[0-9a-f]{16}/.test(e.message) && !e.message.includes("\n"),
+    );
+    assert.equal(trained, 0, "nothing ran");
+    const mixed = await run(out, {
+      deps: counting,
+      variants: undefined,
+      allowMixedKernels: true,
+    });
+    assert.equal(mixed.ran, 4);
+    const b0 = (await jobsOf(["b"]))[0];
+    const done = (job: typeof a0) =>
+      Deno.readTextFile(store.path(job, "done")).then(JSON.parse);
+    assert.equal((await done(a0)).kernelSet, "cpu+openblas");
+    assert.equal((await done(b0)).kernelSet, "cpu");
+    const jobJson = JSON.parse(await Deno.readTextFile(store.path(b0, "job")));
+    assert.equal(jobJson.context.kernelSet, "cpu");
+    // the same kernel set resumes without a word
+    assert.equal((await run(out, { deps: withBlas })).skipped, 4);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a report that cannot be written still returns the summary, with the failed jobs and the report's error", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const full: Deps = {
+      ...saving,
+      train: (input) =>
+        input.modelConfig.stemDim === 4
+          ? Promise.reject(new Error("No space left on device (os error 28)"))
+          : saving.train(input),
+      writeReport: () =>
+        Promise.reject(new Error("No space left on device (os error 28)")),
+    };
+    const summary = await run(out, { deps: full, variants: undefined });
+    assert.equal(summary.ran, 4);
+    assert.equal(summary.failed.length, 4);
+    assert.match(summary.reportError ?? "", /No space left on device/);
+    assert.deepEqual(summary.reportFiles, []);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("a run folder that cannot be written is one error before any job runs", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "a-file");
+    await Deno.writeTextFile(file, "");
+    let trained = 0;
+    const counting: Deps = {
+      ...saving,
+      train: (input) => {
+        trained++;
+        return saving.train(input);
+      },
+    };
+    await assert.rejects(
+      () => run(join(file, "runs"), { deps: counting }),
+      (e: Error) =>
+        e instanceof StoreError && e.message.includes(join(file, "runs")) &&
+        /not writable/.test(e.message),
+    );
+    assert.equal(trained, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
