@@ -33,6 +33,8 @@ interface ParsedFlags {
   jobs?: string;
   shard?: string;
   "dry-run"?: boolean;
+  "no-redo"?: boolean;
+  "allow-mixed-kernels"?: boolean;
   help?: boolean;
 }
 const parseArgs = (nodeUtil as unknown as {
@@ -88,6 +90,10 @@ export interface RunArgs extends SpecOverrides {
   shard?: { index: number; count: number };
   /** print the resolved spec and the plan; run nothing. */
   dryRun: boolean;
+  /** fail damaged finished jobs (naming the file) instead of redoing them. */
+  noRedo: boolean;
+  /** resume a store whose finished jobs ran on another kernel set. */
+  allowMixedKernels: boolean;
   /** print usage. */
   help: boolean;
 }
@@ -110,6 +116,12 @@ Options:
   --jobs N             parallel workers (default: number of cores)
   --shard I/N          run only the I-th (1-based) of N parts of the plan
   --dry-run            print the resolved spec and the job plan, run nothing
+  --no-redo            a finished job whose files are damaged fails (naming
+                       the file) instead of being redone
+  --allow-mixed-kernels
+                       resume even when finished jobs ran on another kernel
+                       set (e.g. MERBA_BLAS=0 after OpenBLAS): one table then
+                       mixes both
   --help               this text
 `;
 
@@ -174,6 +186,8 @@ export function parseRunArgs(
         jobs: { type: "string" },
         shard: { type: "string" },
         "dry-run": { type: "boolean" },
+        "no-redo": { type: "boolean" },
+        "allow-mixed-kernels": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -200,6 +214,8 @@ export function parseRunArgs(
       ? Math.max(1, cores)
       : parseInteger("--jobs", values.jobs, 1),
     dryRun: values["dry-run"] ?? false,
+    noRedo: values["no-redo"] ?? false,
+    allowMixedKernels: values["allow-mixed-kernels"] ?? false,
     help,
     sets: (values.set ?? []).map(parseSet),
   };

@@ -150,12 +150,32 @@ export async function main(args: string[]): Promise<number> {
         signal: controller.signal,
         file: opts.spec,
         depsModule,
+        noRedo: opts.noRedo,
+        allowMixedKernels: opts.allowMixedKernels,
       });
       console.log(
         `${spec.name}: ${summary.planned} jobs planned, ${summary.selected} selected${
           opts.shard ? ` (shard ${opts.shard.index}/${opts.shard.count})` : ""
-        }, ${summary.skipped} already finished, ${summary.ran} run now, ${summary.failed.length} failed, ${summary.missing} missing`,
+        }, ${summary.skipped} already finished, ${summary.ran} run now, ${summary.failed.length} failed${
+          summary.elsewhere > 0
+            ? `, ${summary.elsewhere} running elsewhere`
+            : ""
+        }, ${summary.missing} missing`,
       );
+      if (summary.elsewhere > 0) {
+        console.log(
+          `  ${summary.elsewhere} jobs were claimed by another live process: this report has what is finished; the last process to finish writes the complete one`,
+        );
+      }
+      for (const d of summary.damaged) {
+        const redone = !opts.noRedo &&
+          !summary.failed.some((f) => f.id === d.id);
+        console.error(
+          `damaged: ${d.variant} seed ${d.seed} fold ${d.fold} (${d.id}): ${d.problem}${
+            redone ? " — redone" : ""
+          }`,
+        );
+      }
       const heap = opts.jobs <= 1 && summary.ran > 0 ? wasmHeapBytes() : null;
       if (heap !== null) {
         // jobs ran in this thread: its heap is theirs
@@ -176,8 +196,13 @@ export async function main(args: string[]): Promise<number> {
         );
       }
       for (const file of summary.reportFiles) console.log(`report: ${file}`);
+      if (summary.reportError !== undefined) {
+        console.error(
+          `error: report not written (the finished jobs' records are kept): ${summary.reportError}`,
+        );
+      }
       if (summary.interrupted) return 130;
-      return summary.failed.length ? 1 : 0;
+      return summary.failed.length || summary.reportError !== undefined ? 1 : 0;
     } finally {
       Deno.removeSignalListener("SIGINT", onSigint);
     }

@@ -400,3 +400,123 @@ Deno.test("wasmHeapBytes reads the wasm heap only when wasm is the active backen
   assert.equal(wasmHeapBytes(), null);
   if (previous && previous !== "cpu") await tf.setBackend(previous);
 });
+
+/** Runs `main` with `MERBA_DEPS` set to a test module for the call. */
+async function captureWith(
+  depsFile: string,
+  args: string[],
+): Promise<{ code: number; out: string; err: string }> {
+  const previous = Deno.env.get("MERBA_DEPS")!;
+  Deno.env.set(
+    "MERBA_DEPS",
+    new URL(`../dsl/testdata/${depsFile}`, import.meta.url).href,
+  );
+  try {
+    return await capture(args);
+  } finally {
+    Deno.env.set("MERBA_DEPS", previous);
+  }
+}
+
+const SMOKE = [SPEC, "--preset", "smoke", "--backend", "cpu", "--jobs", "1"];
+
+Deno.test("run CLI: when the disk fills up, the summary and every failed job are still printed, and the report's error is one line", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await captureWith("full_disk_deps.ts", [...SMOKE, "--out", out]);
+    assert.equal(r.code, 1, r.err);
+    assert.match(
+      r.out,
+      /3 jobs planned, 3 selected, 0 already finished, 2 run now, 1 failed, 1 missing/,
+    );
+    assert.match(
+      r.err,
+      /^failed: hv seed 1 fold split \([0-9a-f]{16}\):\nError: No space left on device/m,
+    );
+    assert.match(
+      r.err,
+      /^error: report not written \(the finished jobs' records are kept\): No space left on device \(os error 28\)$/m,
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("run CLI: an --out that cannot be written is one error line before any job", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "file");
+    await Deno.writeTextFile(file, "");
+    const r = await capture([...SMOKE, "--out", file]);
+    assert.equal(r.code, 1, r.err);
+    assert.equal(
+      r.err,
+      `error: run folder ${file}/example-scans is not writable (Not a directory (os error 20)): choose another --out`,
+    );
+    assert.doesNotMatch(r.out, /jobs planned/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run CLI: resuming with another kernel set is one error line naming both; --allow-mixed-kernels runs", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const first = await captureWith("blas_stand_in_deps.ts", [
+      ...SMOKE,
+      "--variant",
+      "h",
+      "--out",
+      out,
+    ]);
+    assert.equal(first.code, 0, first.err);
+    const refused = await capture([...SMOKE, "--out", out]);
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.err,
+      /^error: .*job [0-9a-f]{16} \(h, seed 1, fold split\) finished on kernel set "cpu\+openblas", and this run uses "cpu".*--allow-mixed-kernels\)$/,
+    );
+    assert.equal(refused.err.split("\n").length, 1, refused.err);
+    const mixed = await capture([
+      ...SMOKE,
+      "--out",
+      out,
+      "--allow-mixed-kernels",
+    ]);
+    assert.equal(mixed.code, 0, mixed.err);
+    assert.match(mixed.out, /1 already finished, 2 run now, 0 failed/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("run CLI: a damaged finished job is redone and named; with --no-redo it fails naming the file", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const args = [...SMOKE, "--variant", "h", "--out", out];
+    assert.equal((await capture(args)).code, 0);
+    const dir = join(out, "example-scans");
+    const id = [...Deno.readDirSync(dir)].find((e) => e.name !== "report")!
+      .name;
+    const preds = join(dir, id, "predictions.json");
+    await Deno.writeTextFile(preds, "[]");
+    const refused = await capture([...args, "--no-redo"]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.out, /0 already finished, 0 run now, 1 failed/);
+    assert.ok(
+      refused.err.includes(`failed: h seed 1 fold split (${id}):\n${preds}: `),
+      refused.err,
+    );
+    const redone = await capture(args);
+    assert.equal(redone.code, 0, redone.err);
+    assert.match(redone.out, /0 already finished, 1 run now, 0 failed/);
+    assert.ok(
+      redone.err.includes(`damaged: h seed 1 fold split (${id}): ${preds}: `),
+      redone.err,
+    );
+    assert.match(redone.err, / — redone$/m);
+    assert.match((await capture(args)).out, /1 already finished, 0 run now/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
