@@ -144,19 +144,32 @@ export {
 export { deriveSeed, jobSeeds, STREAMS } from "./seeds.ts";
 export { canonicalJson, hashValue, sha256Hex } from "./hash.ts";
 export {
+  CLAIM_HEARTBEAT_MS,
+  CLAIM_STALE_MS,
+  claimIsLive,
+  type ClaimRecord,
   type DoneRecord,
+  type FileRecord,
+  fileRecord,
   JOB_FILES,
+  JobClaim,
   type JobOutcome,
   type JobRecord,
+  type JobState,
+  kernelSetOf,
+  readClaim,
   type RunContext,
   runContext,
   RunStore,
+  tempOwner,
+  UNKNOWN_KERNEL_SET,
   writeFileAtomic,
   writeJsonAtomic,
 } from "./store.ts";
 export {
   buildReportInput,
   checkDatasetRoot,
+  checkKernelSets,
   type DatasetKnowledge,
   datasetRequest,
   type Deps,
@@ -179,6 +192,7 @@ export {
   type RunSummary,
 } from "./interpret.ts";
 export {
+  type JobGate,
   runInWorkers,
   type WorkerPoolOptions,
   type WorkerPoolResult,

@@ -81,4 +81,5 @@ export {
   type BackendName,
   initBackend,
   kernelSetLabel,
+  type KernelSetSource,
 } from "./runtime.ts";

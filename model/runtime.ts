@@ -65,7 +65,7 @@ import {
   type BlasStatus,
 } from "./blas/register.ts";
 
-export { kernelSetLabel } from "./kernel_set.ts";
+export { kernelSetLabel, type KernelSetSource } from "./kernel_set.ts";
 
 /** Backends {@link initBackend} can start. */
 export type BackendName = "wasm" | "cpu" | "webgpu" | "tensorflow";

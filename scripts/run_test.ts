@@ -520,3 +520,116 @@ Deno.test("run CLI: a damaged finished job is redone and named; with --no-redo i
     await Deno.remove(out, { recursive: true });
   }
 });
+
+/** `deno run scripts/run.ts ARGS` with the stand-in deps, as a child process. */
+function runChild(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./run.ts", import.meta.url).pathname, ...args],
+    env: { MERBA_DEPS: Deno.env.get("MERBA_DEPS")!, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+function summaryCounts(text: string): Record<string, number> {
+  const m = text.match(
+    /(\d+) already finished, (\d+) run now, (\d+) failed(?:, (\d+) running elsewhere)?, (\d+) missing/,
+  );
+  assert.ok(m, text);
+  return {
+    finished: Number(m[1]),
+    ran: Number(m[2]),
+    failed: Number(m[3]),
+    elsewhere: Number(m[4] ?? 0),
+    missing: Number(m[5]),
+  };
+}
+
+Deno.test("run CLI (subprocess): two processes on one --out share the jobs: each job trains once, nothing fails, the last one writes the complete report", async () => {
+  const spec =
+    new URL("../dsl/testdata/yaml/slow_loso.yaml", import.meta.url).pathname;
+  const out = await Deno.makeTempDir();
+  try {
+    const args = [spec, "--out", out, "--jobs", "1"];
+    const first = runChild(args);
+    await new Promise((r) => setTimeout(r, 1500));
+    const second = runChild(args);
+    const results = await Promise.all([first.output(), second.output()]);
+    const dec = new TextDecoder();
+    const counts = results.map((r, i) => {
+      const text = dec.decode(r.stdout), err = dec.decode(r.stderr);
+      assert.equal(r.code, 0, `process ${i + 1}: ${text}\n${err}`);
+      assert.doesNotMatch(err, /failed:|rename|No such file/);
+      return summaryCounts(text);
+    });
+    assert.equal(counts[0].ran + counts[1].ran, 6, JSON.stringify(counts));
+    for (const c of counts) {
+      assert.equal(c.finished + c.ran + c.elsewhere, 6, JSON.stringify(c));
+    }
+    const dir = join(out, "slow-loso");
+    const report = JSON.parse(
+      await Deno.readTextFile(join(dir, "report", "report.json")),
+    );
+    assert.match(report.description, /all 6 jobs finished/);
+    for (const e of Deno.readDirSync(dir)) {
+      if (e.name === "report") continue;
+      const files = [...Deno.readDirSync(join(dir, e.name))].map((f) => f.name);
+      assert.ok(files.includes("done.json"), `${e.name}: ${files}`);
+      assert.ok(
+        !files.some((f) => f.startsWith("claim.json") || f.includes(".tmp-")),
+        `${e.name}: ${files}`,
+      );
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("run CLI (subprocess): with --out on a nearly full tmpfs every failed job and the summary are printed (skips where mount is not permitted)", async () => {
+  const mnt = await Deno.makeTempDir();
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mnt],
+    stdout: "null",
+    stderr: "piped",
+  }).output().catch((e) => ({
+    success: false,
+    stderr: new TextEncoder().encode(String(e)),
+  }));
+  if (!mount.success) {
+    console.log(
+      `skipped: cannot mount a tmpfs here (${
+        new TextDecoder().decode(mount.stderr).trim()
+      })`,
+    );
+    await Deno.remove(mnt);
+    return;
+  }
+  try {
+    // leave about 48 KiB: enough for the first job's files, not for all
+    const df = await new Deno.Command("df", {
+      args: ["-B1", "--output=avail", mnt],
+      stdout: "piped",
+    }).output();
+    const avail = Number(new TextDecoder().decode(df.stdout).split("\n")[1]);
+    await Deno.writeFile(
+      join(mnt, "filler"),
+      new Uint8Array(Math.max(0, avail - 48 * 1024)),
+    );
+    const child = runChild([...SMOKE, "--out", join(mnt, "runs")]);
+    const r = await child.output();
+    const text = new TextDecoder().decode(r.stdout);
+    const err = new TextDecoder().decode(r.stderr);
+    assert.equal(r.code, 1, `${text}\n${err}`);
+    assert.match(err, /No space left on device/);
+    const counts = summaryCounts(text);
+    assert.ok(counts.failed >= 1, text);
+    assert.equal(
+      err.match(/^failed: /gm)?.length ?? 0,
+      counts.failed,
+      err,
+    );
+  } finally {
+    await new Deno.Command("umount", { args: [mnt] }).output();
+    await Deno.remove(mnt, { recursive: true });
+  }
+});
