@@ -428,6 +428,9 @@ export async function executeJob(
       epochs.push(record);
       const snapshot = [...epochs];
       writes = writes.then(() => store.writeEpochs(job, snapshot));
+      // awaited after training; a failed write must not go unhandled if
+      // training fails first
+      writes.catch(() => {});
       hooks.onEpoch?.(record);
     },
     onStep: hooks.onStep,

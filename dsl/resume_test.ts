@@ -235,3 +235,30 @@ Deno.test("a run folder that cannot be written is one error before any job runs"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a job whose epoch log cannot be written and whose training then fails is one failed job, not an uncaught error", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const store = new RunStore(out, spec.name);
+    const broken: Deps = {
+      ...saving,
+      train: async (input) => {
+        // the job folder turns into a file: every later write fails
+        const [job] = (await jobsOf(["a"])).filter((j) =>
+          j.seeds.init === input.seeds.init &&
+          j.seeds.order === input.seeds.order
+        );
+        await Deno.remove(store.jobDir(job), { recursive: true });
+        await Deno.writeTextFile(store.jobDir(job), "");
+        input.onEpoch?.({ epoch: 0, trainLoss: 1, lr: 0.1, seconds: 0 });
+        await new Promise((r) => setTimeout(r, 20));
+        throw new Error("training failed");
+      },
+    };
+    const summary = await run(out, { deps: broken });
+    assert.equal(summary.failed.length, 4);
+    assert.match(summary.failed[0].error, /training failed/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
