@@ -780,8 +780,16 @@ export class RunStore {
   /**
    * Checks once, before any job, that the experiment's folder can be
    * created and written; throws a {@link StoreError} naming it otherwise.
+   * Leaves nothing behind (folders it had to create are removed again).
    */
   async checkWritable(): Promise<void> {
+    const created: string[] = [];
+    for (let d = this.dir; !(await statOrNull(d).catch(() => null));) {
+      created.push(d);
+      const up = dirname(d);
+      if (up === d) break;
+      d = up;
+    }
     const probe = join(this.dir, `.write-test-${Deno.hostname()}-${Deno.pid}`);
     try {
       await Deno.mkdir(this.dir, { recursive: true });
@@ -794,6 +802,9 @@ export class RunStore {
           (e as Error).message.split(":")[0]
         }): choose another --out`,
       );
+    } finally {
+      // only when still empty: another process may be filling it already
+      for (const d of created) await Deno.remove(d).catch(() => {});
     }
   }
 
@@ -939,7 +950,8 @@ export class RunStore {
   /**
    * A finished job's records, or null when it has not finished; throws a
    * {@link StoreError} naming the file when they are damaged (see
-   * {@link check}).
+   * {@link check}). `done.kernelSet` is always set (for records written
+   * before it existed, derived from `job.json`'s backend).
    */
   async read(job: Pick<Job, "id" | "hash">): Promise<JobRecord | null> {
     const state = await this.check(job);
@@ -950,6 +962,8 @@ export class RunStore {
       );
     }
     const { predictions, metrics, epochs } = await readContent(this, job);
-    return { done: state.done, predictions, metrics, epochs };
+    // older records: the kernel set derived from job.json's backend
+    const done = { ...state.done, kernelSet: state.kernelSet };
+    return { done, predictions, metrics, epochs };
   }
 }

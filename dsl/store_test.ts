@@ -468,6 +468,7 @@ Deno.test("records written before checksums: the kernel set comes from job.json'
     const state = await store.check(fakeJob);
     assert.equal(state.state, "done");
     assert.equal((state as { kernelSet: string }).kernelSet, "cpu+openblas");
+    assert.equal((await store.read(fakeJob))?.done.kernelSet, "cpu+openblas");
     await Deno.writeTextFile(store.path(fakeJob, "predictions"), "[]");
     assert.match(
       (await store.check(fakeJob) as { problem: string }).problem,
@@ -512,7 +513,10 @@ Deno.test("checkWritable says once that a run folder cannot be written", async (
   const dir = await Deno.makeTempDir();
   try {
     await new RunStore(join(dir, "ok"), "exp").checkWritable();
-    assert.deepEqual(await listDir(join(dir, "ok", "exp")), []);
+    assert.deepEqual(await listDir(dir), [], "nothing left behind");
+    await Deno.mkdir(join(dir, "ok", "exp", "job"), { recursive: true });
+    await new RunStore(join(dir, "ok"), "exp").checkWritable();
+    assert.deepEqual(await listDir(join(dir, "ok", "exp")), ["job"]);
     await Deno.writeTextFile(join(dir, "file"), "");
     const bad = new RunStore(join(dir, "file"), "exp");
     await assert.rejects(
