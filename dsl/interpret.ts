@@ -650,6 +650,8 @@ export interface RunSummary {
     fold: string;
     seed: number;
     problem: string;
+    /** whether the job's records are intact again after this run. */
+    redone: boolean;
   }[];
   /** why the report could not be written (the records are kept). */
   reportError?: string;
@@ -688,7 +690,7 @@ export async function runExperiment(
       continue;
     }
     if (state.state === "damaged") {
-      damaged.push({ ...jobRef(job), problem: state.problem });
+      damaged.push({ ...jobRef(job), problem: state.problem, redone: false });
       if (options.noRedo) {
         failed.push({
           ...jobRef(job),
@@ -857,9 +859,10 @@ export async function runExperiment(
   for (const job of prepared.jobs) {
     const problem = late.get(job.id);
     if (problem && !damaged.some((d) => d.id === job.id)) {
-      damaged.push({ ...jobRef(job), problem });
+      damaged.push({ ...jobRef(job), problem, redone: false });
     }
   }
+  for (const d of damaged) d.redone = records.has(d.id);
   return {
     planned: prepared.jobs.length,
     selected: selected.length,

@@ -88,6 +88,7 @@ Deno.test("a finished job whose files were deleted, truncated, emptied or corrup
     assert.equal(second.ran, 4);
     assert.equal(second.failed.length, 0);
     assert.equal(second.missing, 0);
+    assert.ok(second.damaged.every((d) => d.redone));
     const problems = new Map(second.damaged.map((d) => [d.id, d.problem]));
     assert.match(problems.get(jobs[0].id)!, /weights\.safetensors: missing/);
     assert.match(problems.get(jobs[1].id)!, /job\.json: \d+ bytes/);

@@ -168,11 +168,11 @@ export async function main(args: string[]): Promise<number> {
         );
       }
       for (const d of summary.damaged) {
-        const redone = !opts.noRedo &&
-          !summary.failed.some((f) => f.id === d.id);
+        // with --no-redo the job is among the failed ones, said below
+        if (summary.failed.some((f) => f.id === d.id)) continue;
         console.error(
           `damaged: ${d.variant} seed ${d.seed} fold ${d.fold} (${d.id}): ${d.problem}${
-            redone ? " — redone" : ""
+            d.redone ? " — redone" : ""
           }`,
         );
       }

@@ -503,6 +503,7 @@ Deno.test("run CLI: a damaged finished job is redone and named; with --no-redo i
     const refused = await capture([...args, "--no-redo"]);
     assert.equal(refused.code, 1);
     assert.match(refused.out, /0 already finished, 0 run now, 1 failed/);
+    assert.doesNotMatch(refused.err, /^damaged: /m, "said once, as failed");
     assert.ok(
       refused.err.includes(`failed: h seed 1 fold split (${id}):\n${preds}: `),
       refused.err,
