@@ -5,7 +5,9 @@ import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
 import { validateExperiment } from "./spec.ts";
 import { RunStore } from "./store.ts";
 import { StoreError } from "./errors.ts";
+import { inTempDir } from "./testing.ts";
 import { deps, standInDataset } from "./testdata/stand_in_deps.ts";
+import { deps as blasDeps } from "./testdata/blas_stand_in_deps.ts";
 
 const spec = validateExperiment({
   name: "resume-loso",
@@ -36,17 +38,23 @@ const saving: Deps = {
     Deno.writeFile(path, new Uint8Array(256).fill(7)),
 };
 
-/** The stand-in deps on a backend that reports OpenBLAS kernels. */
-const withBlas: Deps = {
-  ...saving,
-  initBackend: async (name) => {
-    await deps.initBackend(name);
-    return {
-      name,
-      blas: { path: "/x/libopenblas.so", config: "", threads: 1, kernels: [] },
-    };
-  },
-};
+/** The same, on a backend that reports OpenBLAS kernels. */
+const withBlas: Deps = { ...blasDeps, saveSafetensors: saving.saveSafetensors };
+
+/** The saving deps, counting the jobs they train. */
+function countingDeps(): { deps: Deps; trained: number } {
+  const out = {
+    trained: 0,
+    deps: {
+      ...saving,
+      train: (input) => {
+        out.trained++;
+        return saving.train(input);
+      },
+    } as Deps,
+  };
+  return out;
+}
 
 async function jobsOf(only?: string[]) {
   const ds = await standInDataset({
@@ -73,8 +81,7 @@ const run = (out: string, extra: Parameters<typeof runExperiment>[1] = {}) =>
   });
 
 Deno.test("a finished job whose files were deleted, truncated, emptied or corrupted is redone on resume, and the summary names the file", async () => {
-  const out = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (out) => {
     assert.equal((await run(out)).ran, 4);
     const store = new RunStore(out, spec.name);
     const jobs = await jobsOf(["a"]);
@@ -100,14 +107,11 @@ Deno.test("a finished job whose files were deleted, truncated, emptied or corrup
     assert.equal(third.ran, 1);
     assert.match(third.damaged[0].problem, /epochs\.jsonl: /);
     assert.equal((await run(out)).skipped, 4);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
 
 Deno.test("with noRedo a damaged finished job fails naming the file and is left out of the report", async () => {
-  const out = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (out) => {
     await run(out);
     const store = new RunStore(out, spec.name);
     const jobs = await jobsOf(["a"]);
@@ -124,14 +128,11 @@ Deno.test("with noRedo a damaged finished job fails naming the file and is left 
       await Deno.readTextFile(join(out, spec.name, "report", "report.json")),
     );
     assert.match(report.description, /1 of 4 jobs missing/);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
 
 Deno.test("readRecords refuses a damaged finished job, naming the file", async () => {
-  const out = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (out) => {
     await run(out);
     const store = new RunStore(out, spec.name);
     const jobs = await jobsOf(["a"]);
@@ -142,36 +143,26 @@ Deno.test("readRecords refuses a damaged finished job, naming the file", async (
       () => readRecords(new RunStore(out, spec.name), jobs),
       (e: Error) => e instanceof StoreError && e.message.includes(weights),
     );
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
 
 Deno.test("resuming a store finished with another kernel set is refused naming both sets and a job; allowMixedKernels runs and records each job's set", async () => {
-  const out = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (out) => {
     await run(out, { deps: withBlas });
     const store = new RunStore(out, spec.name);
     const [a0] = await jobsOf(["a"]);
-    let trained = 0;
-    const counting: Deps = {
-      ...saving,
-      train: (input) => {
-        trained++;
-        return saving.train(input);
-      },
-    };
+    const counting = countingDeps();
     await assert.rejects(
-      () => run(out, { deps: counting, variants: undefined }),
+      () => run(out, { deps: counting.deps, variants: undefined }),
       (e: Error) =>
         e instanceof StoreError &&
         /"cpu\+openblas"/.test(e.message) && /"cpu"/.test(e.message) &&
         e.message.includes("--allow-mixed-kernels") &&
         /[0-9a-f]{16}/.test(e.message) && !e.message.includes("\n"),
     );
-    assert.equal(trained, 0, "nothing ran");
+    assert.equal(counting.trained, 0, "nothing ran");
     const mixed = await run(out, {
-      deps: counting,
+      deps: counting.deps,
       variants: undefined,
       allowMixedKernels: true,
     });
@@ -185,14 +176,11 @@ Deno.test("resuming a store finished with another kernel set is refused naming b
     assert.equal(jobJson.context.kernelSet, "cpu");
     // the same kernel set resumes without a word
     assert.equal((await run(out, { deps: withBlas })).skipped, 4);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a report that cannot be written still returns the summary, with the failed jobs and the report's error", async () => {
-  const out = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (out) => {
     const full: Deps = {
       ...saving,
       train: (input) =>
@@ -207,39 +195,26 @@ Deno.test("a report that cannot be written still returns the summary, with the f
     assert.equal(summary.failed.length, 4);
     assert.match(summary.reportError ?? "", /No space left on device/);
     assert.deepEqual(summary.reportFiles, []);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });
 
 Deno.test("a run folder that cannot be written is one error before any job runs", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     const file = join(dir, "a-file");
     await Deno.writeTextFile(file, "");
-    let trained = 0;
-    const counting: Deps = {
-      ...saving,
-      train: (input) => {
-        trained++;
-        return saving.train(input);
-      },
-    };
+    const counting = countingDeps();
     await assert.rejects(
-      () => run(join(file, "runs"), { deps: counting }),
+      () => run(join(file, "runs"), { deps: counting.deps }),
       (e: Error) =>
         e instanceof StoreError && e.message.includes(join(file, "runs")) &&
         /not writable/.test(e.message),
     );
-    assert.equal(trained, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    assert.equal(counting.trained, 0);
+  });
 });
 
 Deno.test("a job whose epoch log cannot be written and whose training then fails is one failed job, not an uncaught error", async () => {
-  const out = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (out) => {
     const store = new RunStore(out, spec.name);
     const broken: Deps = {
       ...saving,
@@ -259,7 +234,5 @@ Deno.test("a job whose epoch log cannot be written and whose training then fails
     const summary = await run(out, { deps: broken });
     assert.equal(summary.failed.length, 4);
     assert.match(summary.failed[0].error, /training failed/);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  });
 });

@@ -6,6 +6,7 @@ import {
   claimIsLive,
   type ClaimRecord,
   type DoneRecord,
+  type JobOutcome,
   kernelSetOf,
   readClaim,
   runContext,
@@ -13,6 +14,7 @@ import {
   writeFileAtomic,
 } from "./store.ts";
 import { StoreError } from "./errors.ts";
+import { inTempDir } from "./testing.ts";
 import { kernelSetLabel } from "../model/runtime.ts";
 import type { Job } from "./plan.ts";
 
@@ -20,6 +22,23 @@ const fakeJob = {
   id: "0123456789abcdef",
   hash: "0123456789abcdef".padEnd(64, "0"),
 } as Job;
+
+/** A job outcome with one prediction and one epoch. */
+const ONE_PREDICTION: JobOutcome = {
+  predictions: [{
+    id: "x",
+    subject: "s",
+    source: "src",
+    split: "test",
+    label: 1,
+    pred: 0,
+  }],
+  metrics: {},
+  epochs: [{ epoch: 0, trainLoss: 1, lr: 0.1, seconds: 0 }],
+  bestEpoch: 0,
+  stoppedEarly: false,
+  seconds: 1,
+};
 
 async function listDir(dir: string): Promise<string[]> {
   const names: string[] = [];
@@ -75,21 +94,7 @@ Deno.test("a job is done only when done.json names its hash; start() clears a st
   assert.ok("gitCommit" in jobJson.context);
   assert.equal(jobJson.context.versions.deno, Deno.version.deno);
   assert.match(jobJson.context.versions.tfjs, /^\d+\.\d+\.\d+$/);
-  await store.finish(fakeJob, {
-    predictions: [{
-      id: "x",
-      subject: "s",
-      source: "src",
-      split: "test",
-      label: 1,
-      pred: 0,
-    }],
-    metrics: {},
-    epochs: [{ epoch: 0, trainLoss: 1, lr: 0.1, seconds: 0 }],
-    bestEpoch: 0,
-    stoppedEarly: false,
-    seconds: 1,
-  });
+  await store.finish(fakeJob, ONE_PREDICTION);
   assert.equal(await store.isDone(fakeJob), true);
   assert.equal(
     await store.isDone({ ...fakeJob, hash: "f".repeat(64) }),
@@ -199,8 +204,7 @@ function claimText(c: Partial<ClaimRecord>): string {
 }
 
 Deno.test("a job is claimed by one process at a time: a live claim is refused, a released one can be taken", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (root) => {
     const store = new RunStore(root, "exp");
     const mine = await store.claim(claimJob);
     assert.ok(mine);
@@ -220,9 +224,7 @@ Deno.test("a job is claimed by one process at a time: a live claim is refused, a
     assert.ok(again);
     await again.release();
     assert.deepEqual(await listDir(store.jobDir(claimJob)), []);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("claimIsLive: this host by its pid, another host by a heartbeat younger than CLAIM_STALE_MS", async () => {
@@ -244,8 +246,7 @@ Deno.test("claimIsLive: this host by its pid, another host by a heartbeat younge
 });
 
 Deno.test("a stale claim (a dead pid here, an old heartbeat elsewhere, an unreadable file) is taken over; a fresh one from another host is not", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (root) => {
     const store = new RunStore(root, "exp");
     await Deno.mkdir(store.jobDir(claimJob), { recursive: true });
     const path = store.path(claimJob, "claim");
@@ -270,14 +271,11 @@ Deno.test("a stale claim (a dead pid here, an old heartbeat elsewhere, an unread
     assert.equal(await store.claim(claimJob), null);
     assert.equal((await readClaim(store.jobDir(claimJob)))?.pid, 7);
     assert.deepEqual(await listDir(store.jobDir(claimJob)), ["claim.json"]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("claimers racing for one stale claim end with exactly one owner", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (root) => {
     for (let round = 0; round < 5; round++) {
       const dir = join(root, String(round));
       const stores = Array.from({ length: 8 }, () => new RunStore(dir, "exp"));
@@ -298,14 +296,11 @@ Deno.test("claimers racing for one stale claim end with exactly one owner", asyn
       ]);
       await owners[0]!.release();
     }
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("the heartbeat refreshes this process's claim and notices when another process took it over", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (root) => {
     const store = new RunStore(root, "exp");
     const claim = (await store.claim(claimJob))!;
     const before = (await readClaim(store.jobDir(claimJob)))!.heartbeatAt;
@@ -323,14 +318,11 @@ Deno.test("the heartbeat refreshes this process's claim and notices when another
       "someone-else",
       "release leaves another process's claim alone",
     );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("start() removes this process's and dead processes' temporary files, never a live writer's", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (root) => {
     const store = new RunStore(root, "exp");
     const dir = store.jobDir(fakeJob);
     await Deno.mkdir(dir, { recursive: true });
@@ -351,14 +343,11 @@ Deno.test("start() removes this process's and dead processes' temporary files, n
       await listDir(dir),
       ["job.json", names.live, names.otherHost].sort(),
     );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("done.json records the kernel set and every file's size and SHA-256; check() names a missing, truncated or changed file", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (root) => {
     const store = new RunStore(root, "exp");
     const finishJob = async () => {
       await store.start(
@@ -370,19 +359,8 @@ Deno.test("done.json records the kernel set and every file's size and SHA-256; c
         (p) => Deno.writeFile(p, new Uint8Array([1, 2, 3, 4])),
       );
       await store.finish(fakeJob, {
-        predictions: [{
-          id: "x",
-          subject: "s",
-          source: "src",
-          split: "test",
-          label: 1,
-          pred: 0,
-        }],
+        ...ONE_PREDICTION,
         metrics: { test: {} as never },
-        epochs: [{ epoch: 0, trainLoss: 1, lr: 0.1, seconds: 0 }],
-        bestEpoch: 0,
-        stoppedEarly: false,
-        seconds: 1,
       });
     };
     await finishJob();
@@ -442,14 +420,11 @@ Deno.test("done.json records the kernel set and every file's size and SHA-256; c
           .test(e.message),
     );
     assert.equal((await store.check(fakeJob)).state, "todo");
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("records written before checksums: the kernel set comes from job.json's backend, an empty or unreadable file is damage", async () => {
-  const root = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (root) => {
     const store = new RunStore(root, "exp");
     const dir = store.jobDir(fakeJob);
     await Deno.mkdir(dir, { recursive: true });
@@ -479,9 +454,7 @@ Deno.test("records written before checksums: the kernel set comes from job.json'
       (await store.check(fakeJob) as { problem: string }).problem,
       /predictions\.json: missing$/,
     );
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
+  });
 });
 
 Deno.test("kernelSetOf and kernelSetLabel name a backend's kernels, with +openblas when BLAS served it", () => {
@@ -510,8 +483,7 @@ Deno.test("kernelSetOf and kernelSetLabel name a backend's kernels, with +openbl
 });
 
 Deno.test("checkWritable says once that a run folder cannot be written", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await inTempDir(async (dir) => {
     await new RunStore(join(dir, "ok"), "exp").checkWritable();
     assert.deepEqual(await listDir(dir), [], "nothing left behind");
     await Deno.mkdir(join(dir, "ok", "exp", "job"), { recursive: true });
@@ -525,7 +497,5 @@ Deno.test("checkWritable says once that a run folder cannot be written", async (
         e instanceof StoreError &&
         e.message.startsWith(`run folder ${bad.dir} is not writable`),
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

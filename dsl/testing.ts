@@ -288,3 +288,20 @@ export function tinyFlowDataset(options: TinyDatasetOptions = {}): FlowDataset {
       `tiny synthetic flows (${k} classes × ${perClass}, ${size}×${size}×${channels})`,
   };
 }
+
+/**
+ * Runs `fn` with a fresh temporary folder, removed afterwards (also when
+ * `fn` throws).
+ *
+ * @param fn what to do in the folder.
+ */
+export async function inTempDir(
+  fn: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
