@@ -278,3 +278,29 @@ Deno.test("text renders with the font findFonts picks (dark pixels appear)", asy
   assert.equal(await darkPixels(svg("")), 0);
   assert.ok(await darkPixels(svg("negative")) > 100);
 });
+
+Deno.test("writeReport replaces report files by rename, never rewriting one in place, so a full disk cannot leave a truncated table", async () => {
+  // A file rewritten in place (truncate, then write) is what a full disk
+  // leaves at 0 bytes. Hard-link an old table to a second name: an in-place
+  // rewrite would change both names, a rename-into-place only the report's.
+  const dir = await Deno.makeTempDir({ prefix: "merba_report_atomic_" });
+  try {
+    const out = join(dir, "report");
+    await Deno.mkdir(out);
+    const old = "kind,method\nold,table\n";
+    await Deno.writeTextFile(join(dir, "old.csv"), old);
+    await Deno.link(join(dir, "old.csv"), join(out, "table-x-test.csv"));
+    await writeReport(input, out);
+    assert.equal(await Deno.readTextFile(join(dir, "old.csv")), old);
+    assert.match(
+      await Deno.readTextFile(join(out, "table-x-test.csv")),
+      /^kind,method,group,metric,mean/,
+    );
+    // and no temporary file is left behind
+    const names: string[] = [];
+    for await (const e of Deno.readDir(out)) names.push(e.name);
+    assert.deepStrictEqual(names.filter((n) => n.includes(".tmp-")), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
