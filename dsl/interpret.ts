@@ -25,6 +25,7 @@ import type {
   TrainResult,
 } from "./engine_types.ts";
 import {
+  expandVariants,
   foldsFor,
   type Job,
   type ModelLibrary,
@@ -36,6 +37,8 @@ import {
 } from "./plan.ts";
 import type { Experiment } from "./schema.ts";
 import { DatasetError } from "./errors.ts";
+import { readKernelSets } from "./kernel_sets.ts";
+import { deriveSeed } from "./seeds.ts";
 import {
   type JobRecord,
   type RunContext,
@@ -473,11 +476,16 @@ export async function executeJob(
  * groups are `overall` plus each source (when `breakdownBy: source` and the
  * dataset has more than one source); a
  * fixed split's groups are its test splits. `report.groups` filters them.
+ * Each row lists the kernel sets of its jobs (`done.json`'s `kernelSet`,
+ * else `kernelSets`, job id → label, see `kernel_sets.ts`); the reference
+ * variant is `report.reference`, default the spec's last variant; the
+ * bootstrap seed is derived by name from the spec's first seed.
  */
 export function buildReportInput(
   spec: Experiment,
   prepared: Prepared,
   records: Map<string, JobRecord>,
+  kernelSets: Map<string, string> = new Map(),
 ): ReportInput {
   const rows: ReportRow[] = [];
   const curves: ReportInput["curves"] = [];
@@ -485,9 +493,13 @@ export function buildReportInput(
   for (const variant of prepared.variants) {
     const jobs = prepared.jobs.filter((j) => j.variant === variant.name);
     const bySeed = new Map<number, Prediction[]>();
+    const jobKernels = new Set<string>();
     for (const job of jobs) {
       const rec = records.get(job.id);
       if (!rec) continue;
+      const set = (rec.done as { kernelSet?: unknown }).kernelSet ??
+        kernelSets.get(job.id);
+      if (typeof set === "string") jobKernels.add(set);
       const list = bySeed.get(job.seed) ?? [];
       list.push(...rec.predictions);
       bySeed.set(job.seed, list);
@@ -527,6 +539,7 @@ export function buildReportInput(
         variant: variant.name,
         group,
         predictionsBySeed,
+        kernelSets: [...jobKernels].sort(),
       };
       const paper = spec.report.paper[variant.name]?.[group];
       if (paper) row.paper = paper;
@@ -549,6 +562,8 @@ export function buildReportInput(
     ),
     curves,
     ...(spec.report.groups ? { groups: [...spec.report.groups] } : {}),
+    reference: spec.report.reference ?? [...expandVariants(spec).keys()].at(-1),
+    bootstrap: { seed: deriveSeed(spec.seeds[0] ?? 0, "report-bootstrap") },
   };
 }
 
@@ -721,7 +736,12 @@ export async function runExperiment(
     progress.stop();
   }
   const records = await readRecords(store, prepared.jobs);
-  const report = buildReportInput(spec, prepared, records);
+  const report = buildReportInput(
+    spec,
+    prepared,
+    records,
+    await readKernelSets(store, prepared.jobs),
+  );
   const reportFiles = records.size > 0
     ? await deps.writeReport(report, join(store.dir, "report"))
     : [];

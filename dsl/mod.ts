@@ -185,5 +185,15 @@ export {
 } from "./workers.ts";
 export { ProgressView } from "./progress.ts";
 export { train } from "./train.ts";
-export { computeMetrics } from "./metrics.ts";
-export { writeReport } from "./report/mod.ts";
+export { computeMetrics, scoreConfusion } from "./metrics.ts";
+export {
+  formatResultTable,
+  type MetricSummary,
+  type PairedDifference,
+  type ReportSummary,
+  type RowSummary,
+  summarizeReport,
+  type VsReference,
+  writeReport,
+} from "./report/mod.ts";
+export { kernelSetOf, readKernelSets } from "./kernel_sets.ts";
