@@ -194,7 +194,6 @@ export function summarizeReport(input: ReportInput): ReportSummary {
         perSeed: perSeed[metric],
         paper,
         diff: paper === null || Number.isNaN(mean) ? null : mean - paper,
-
         ci95: null,
       };
     }
