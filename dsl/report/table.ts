@@ -374,6 +374,16 @@ function mdEscape(s: string): string {
   return s.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 
+/** The header of the markdown and terminal tables. */
+function tableHeader(cols: [string, MetricName][]): string[] {
+  return [
+    "Method",
+    ...cols.map(([g, m]) => `${groupLabel(g)} ${metricLabel(m)}`),
+    "Seeds",
+    "Kernels",
+  ];
+}
+
 /**
  * The paper-layout table as markdown: a header, the reference rows, then our
  * rows; cells per group × metric.
@@ -382,12 +392,7 @@ function mdEscape(s: string): string {
  */
 export function markdownTable(summary: ReportSummary): string {
   const cols = columns(summary);
-  const header = [
-    "Method",
-    ...cols.map(([g, m]) => `${groupLabel(g)} ${metricLabel(m)}`),
-    "Seeds",
-    "Kernels",
-  ];
+  const header = tableHeader(cols);
   const lines = [
     `| ${header.map(mdEscape).join(" | ")} |`,
     `|${
@@ -448,12 +453,7 @@ function rowKernels(rows: RowSummary[]): string {
  */
 export function formatResultTable(report: ReportSummary): string {
   const cols = columns(report);
-  const header = [
-    "Method",
-    ...cols.map(([g, m]) => `${groupLabel(g)} ${metricLabel(m)}`),
-    "Seeds",
-    "Kernels",
-  ];
+  const header = tableHeader(cols);
   const body: string[][] = [];
   for (const variant of [...new Set(report.rows.map((r) => r.variant))]) {
     const rows = report.rows.filter((r) => r.variant === variant);
