@@ -295,13 +295,22 @@ function conclusionSentence(summary: ReportSummary): string {
     }
   }
   const metricNames = summary.metrics.map(metricLabel).join("/");
+  const fewest = Math.min(...summary.rows.map((r) => r.subjects));
+  const few = fewest < FEW_SUBJECTS
+    ? ` With only ${fewest} test subject${
+      fewest === 1 ? "" : "s"
+    } in a group the intervals are rough.`
+    : "";
   if (hits.length === 0) {
-    return `No row differs from ${ref} at the 95% level (${metricNames}, paired bootstrap over test subjects): these data cannot rank the variants against it.`;
+    return `No row differs from ${ref} at the 95% level (${metricNames}, paired bootstrap over test subjects): these data cannot rank the variants against it.${few}`;
   }
   const shown = hits.slice(0, 6).join("; ") +
     (hits.length > 6 ? `; and ${hits.length - 6} more` : "");
-  return `${hits.length} of ${compared} comparisons with ${ref} exclude 0 at the 95% level (marked ▲ above, ▼ below it): ${shown}; the other differences are within what resampling the test subjects produces (no correction for multiple comparisons).`;
+  return `${hits.length} of ${compared} comparisons with ${ref} exclude 0 at the 95% level (marked ▲ above, ▼ below it): ${shown}; the other differences are within what resampling the test subjects produces (no correction for multiple comparisons).${few}`;
 }
+
+/** Below this many test subjects the conclusion calls the intervals rough. */
+const FEW_SUBJECTS = 10;
 
 /** A p-value with 3 decimals, `< 0.001` below that; `n/a` when missing. */
 export function fmtP(p: number | null | undefined): string {

@@ -96,6 +96,22 @@ Deno.test("with no difference resolved, the conclusion says no row differs from 
   );
 });
 
+Deno.test("with fewer than 10 test subjects the conclusion calls the intervals rough", () => {
+  const few = (p: Prediction[]) =>
+    p.filter((x) => Number(x.subject.slice(1)) < 4);
+  const summary = summarizeReport({
+    ...base,
+    rows: base.rows.slice(1).map((r) => ({
+      ...r,
+      predictionsBySeed: r.predictionsBySeed.map(few),
+    })),
+  });
+  assert.match(
+    summary.conclusion,
+    /cannot rank the variants against it\. With only 4 test subjects in a group the intervals are rough\.$/,
+  );
+});
+
 Deno.test("without a reference row there are no paired comparisons, and the conclusion says so", () => {
   const summary = summarizeReport({ ...base, reference: "gone" });
   assert.ok(summary.rows.every((r) => r.vsReference === null));
