@@ -229,6 +229,12 @@ export interface ReportRow {
   predictionsBySeed: Prediction[][];
   /** the paper's published numbers for this row. */
   paper?: Partial<Record<MetricName, number>>;
+  /**
+   * the kernel sets (`wasm`, `wasm+openblas`, …, see the run store's
+   * `RunContext.kernelSet`) of the jobs behind the row, sorted; absent or
+   * empty: not recorded.
+   */
+  kernelSets?: string[];
 }
 
 /** Numbers-only rows (other methods in the paper's table). */
@@ -269,4 +275,15 @@ export interface ReportInput {
    * listed follow in order of first appearance. Absent: first appearance.
    */
   groups?: string[];
+  /**
+   * the variant every other row is compared with, group by group (the
+   * spec's `report.reference`, default its last variant); absent: no
+   * paired comparisons.
+   */
+  reference?: string;
+  /**
+   * the bootstrap's seed (default 0) and resamples (default 2000), see
+   * `report/bootstrap.ts`.
+   */
+  bootstrap?: { seed: number; resamples?: number };
 }

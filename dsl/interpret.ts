@@ -25,6 +25,7 @@ import type {
   TrainResult,
 } from "./engine_types.ts";
 import {
+  expandVariants,
   foldsFor,
   type Job,
   type ModelLibrary,
@@ -36,6 +37,7 @@ import {
 } from "./plan.ts";
 import type { Experiment } from "./schema.ts";
 import { DatasetError, StoreError } from "./errors.ts";
+import { deriveSeed } from "./seeds.ts";
 import {
   type JobClaim,
   type JobRecord,
@@ -478,6 +480,11 @@ export async function executeJob(
  * groups are `overall` plus each source (when `breakdownBy: source` and the
  * dataset has more than one source); a
  * fixed split's groups are its test splits. `report.groups` filters them.
+ * Each row lists the kernel sets of its jobs (the store's record:
+ * `done.json`'s `kernelSet`, derived from `job.json` for older records);
+ * the reference
+ * variant is `report.reference`, default the spec's last variant; the
+ * bootstrap seed is derived by name from the spec's first seed.
  */
 export function buildReportInput(
   spec: Experiment,
@@ -490,9 +497,11 @@ export function buildReportInput(
   for (const variant of prepared.variants) {
     const jobs = prepared.jobs.filter((j) => j.variant === variant.name);
     const bySeed = new Map<number, Prediction[]>();
+    const jobKernels = new Set<string>();
     for (const job of jobs) {
       const rec = records.get(job.id);
       if (!rec) continue;
+      jobKernels.add(rec.done.kernelSet ?? UNKNOWN_KERNEL_SET);
       const list = bySeed.get(job.seed) ?? [];
       list.push(...rec.predictions);
       bySeed.set(job.seed, list);
@@ -532,6 +541,7 @@ export function buildReportInput(
         variant: variant.name,
         group,
         predictionsBySeed,
+        kernelSets: [...jobKernels].sort(),
       };
       const paper = spec.report.paper[variant.name]?.[group];
       if (paper) row.paper = paper;
@@ -554,6 +564,8 @@ export function buildReportInput(
     ),
     curves,
     ...(spec.report.groups ? { groups: [...spec.report.groups] } : {}),
+    reference: spec.report.reference ?? [...expandVariants(spec).keys()].at(-1),
+    bootstrap: { seed: deriveSeed(spec.seeds[0] ?? 0, "report-bootstrap") },
   };
 }
 

@@ -483,3 +483,69 @@ Deno.test("job.json records the backend initBackend reported: the runtime's Back
     await Deno.remove(out2, { recursive: true });
   }
 });
+
+Deno.test("the report input names the reference variant (default: the last), a bootstrap seed from the spec's seed, and each row's kernel set from job.json, derived for old records", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    let captured: ReportInput | undefined;
+    const capture = {
+      ...deps,
+      writeReport: (input: ReportInput) => {
+        captured = input;
+        return Promise.resolve([]);
+      },
+    };
+    const s = await runExperiment(spec, {
+      outDir: out,
+      jobs: 1,
+      deps: capture,
+      progress: false,
+    });
+    assert.deepEqual(s.failed, []);
+    assert.ok(captured);
+    assert.equal(captured.reference, "b");
+    const seed = captured.bootstrap!.seed;
+    assert.ok(Number.isInteger(seed) && seed > 0);
+    // the stand-ins' initBackend reports the bare name "cpu", no BLAS
+    assert.ok(captured.rows.length >= 2);
+    for (const r of captured.rows) assert.deepEqual(r.kernelSets, ["cpu"]);
+    // an old record without context.kernelSet but with BLAS derives
+    // "cpu+openblas"; a record naming its kernel set is taken as it is
+    const store = new RunStore(out, spec.name);
+    const jobs = (await Array.fromAsync(Deno.readDir(store.dir)))
+      .filter((e) => e.isDirectory && e.name !== "report")
+      .map((e) => e.name).sort();
+    // records written before done.json named the kernel set and the
+    // files' checksums: the set is derived from job.json's context
+    const edit = async (id: string, context: Record<string, unknown>) => {
+      const path = join(store.dir, id, "job.json");
+      const job = JSON.parse(await Deno.readTextFile(path));
+      job.context = { ...job.context, ...context };
+      delete job.context.kernelSet;
+      Object.assign(job.context, context);
+      await Deno.writeTextFile(path, JSON.stringify(job));
+      const donePath = join(store.dir, id, "done.json");
+      const done = JSON.parse(await Deno.readTextFile(donePath));
+      delete done.kernelSet;
+      delete done.files;
+      await Deno.writeTextFile(donePath, JSON.stringify(done));
+      return job.variant as string;
+    };
+    const blasVariant = await edit(jobs[0], {
+      backend: { name: "cpu", blas: { path: "libopenblas.so" } },
+    });
+    const wasmVariant = await edit(jobs[1], { kernelSet: "wasm" });
+    await runExperiment(
+      validateExperiment({ ...spec, presets: {}, report: { reference: "a" } }),
+      { outDir: out, jobs: 1, deps: capture, progress: false },
+    );
+    assert.equal(captured.reference, "a");
+    const sets = new Map(captured.rows.map((r) => [r.variant, r.kernelSets]));
+    assert.ok(sets.get(blasVariant)!.includes("cpu+openblas"));
+    assert.ok(sets.get(wasmVariant)!.includes("wasm"));
+    const all = summarizeReport(captured).kernelSets;
+    assert.ok(all.includes("cpu+openblas") && all.includes("wasm"), `${all}`);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});

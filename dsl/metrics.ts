@@ -89,16 +89,51 @@ export function computeMetrics(
       recall: support === 0 ? NaN : tp / support,
     };
   });
-  const present = perClass.filter((c) => c.support > 0);
-  const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
+  const scores = scoreConfusion(confusion.flat(), k);
   return {
-    uf1: mean(present.map((c) => c.f1)),
-    uar: mean(present.map((c) => c.recall)),
-    acc: perClass.reduce((s, c) => s + c.tp, 0) / n,
+    uf1: scores.uf1,
+    uar: scores.uar,
+    acc: scores.acc,
     n,
     classes: [...classes],
     confusion,
     perClass,
     absent: perClass.filter((c) => c.support === 0).map((c) => c.name),
   };
+}
+
+/**
+ * UF1, UAR and ACC of a K×K confusion matrix given flat, row-major
+ * (`confusion[t * k + p]`, counts or non-negative weights), with the
+ * absent-class rule of the module doc. The one implementation of the three
+ * formulas: {@linkcode computeMetrics} uses it, and so does the report's
+ * bootstrap, which scores summed per-subject matrices. All three are NaN
+ * when the matrix is empty.
+ *
+ * @param confusion K·K cells, row = true class, column = prediction.
+ * @param k the number of classes.
+ */
+export function scoreConfusion(
+  confusion: ArrayLike<number>,
+  k: number,
+): { uf1: number; uar: number; acc: number } {
+  let f1Sum = 0, recallSum = 0, present = 0, tpSum = 0, n = 0;
+  for (let c = 0; c < k; c++) {
+    let support = 0, predicted = 0;
+    for (let j = 0; j < k; j++) {
+      support += confusion[c * k + j];
+      predicted += confusion[j * k + c];
+    }
+    const tp = confusion[c * k + c];
+    tpSum += tp;
+    n += support;
+    if (support > 0) {
+      present++;
+      // 2·TP / (2·TP + FP + FN) = 2·TP / (predicted + support)
+      f1Sum += 2 * tp / (predicted + support);
+      recallSum += tp / support;
+    }
+  }
+  if (n === 0) return { uf1: NaN, uar: NaN, acc: NaN };
+  return { uf1: f1Sum / present, uar: recallSum / present, acc: tpSum / n };
 }

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { computeMetrics } from "./metrics.ts";
+import { computeMetrics, scoreConfusion } from "./metrics.ts";
 import { Rng } from "./rng.ts";
 
 const close = (a: number, b: number, what: string) =>
@@ -91,4 +91,36 @@ Deno.test("computeMetrics rejects bad input naming the value", () => {
     /prediction 0 is -1/,
   );
   assert.throws(() => computeMetrics([], [], ["a"]), /no predictions/);
+});
+
+Deno.test("computeMetrics and scoreConfusion agree with scikit-learn on 40 generated cases, absent classes included", async () => {
+  // fixtures: dsl/testdata/gen_metrics.py (f1_score / recall_score macro
+  // over the present labels, accuracy_score)
+  const url = new URL("./testdata/metrics_reference.json", import.meta.url);
+  const ref = JSON.parse(await Deno.readTextFile(url)) as {
+    cases: {
+      k: number;
+      truth: number[];
+      pred: number[];
+      uf1: number;
+      uar: number;
+      acc: number;
+    }[];
+  };
+  assert.equal(ref.cases.length, 40);
+  assert.ok(ref.cases.some((c) => new Set(c.truth).size < c.k));
+  ref.cases.forEach((c, i) => {
+    const classes = Array.from({ length: c.k }, (_, j) => `c${j}`);
+    const m = computeMetrics(c.truth, c.pred, classes);
+    const s = scoreConfusion(m.confusion.flat(), c.k);
+    for (const key of ["uf1", "uar", "acc"] as const) {
+      close(m[key], c[key], `case ${i} ${key}`);
+      close(s[key], c[key], `case ${i} ${key} (scoreConfusion)`);
+    }
+  });
+});
+
+Deno.test("scoreConfusion of an empty matrix is NaN, not an error", () => {
+  const s = scoreConfusion(new Float64Array(4), 2);
+  assert.ok(Number.isNaN(s.uf1) && Number.isNaN(s.uar) && Number.isNaN(s.acc));
 });

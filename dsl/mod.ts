@@ -199,5 +199,14 @@ export {
 } from "./workers.ts";
 export { ProgressView } from "./progress.ts";
 export { train } from "./train.ts";
-export { computeMetrics } from "./metrics.ts";
-export { writeReport } from "./report/mod.ts";
+export { computeMetrics, scoreConfusion } from "./metrics.ts";
+export {
+  formatResultTable,
+  type MetricSummary,
+  type PairedDifference,
+  type ReportSummary,
+  type RowSummary,
+  summarizeReport,
+  type VsReference,
+  writeReport,
+} from "./report/mod.ts";

@@ -207,6 +207,15 @@ export function resolveVariants(
       }], options.file);
     }
   }
+  const reference = spec.report?.reference;
+  if (reference !== undefined && !all.has(reference)) {
+    throw new SpecError([{
+      path: "report.reference",
+      message: `no variant ${
+        JSON.stringify(reference)
+      } to compare with (variants: ${[...all.keys()].join(", ")})`,
+    }], options.file);
+  }
   const numClasses = options.numClasses ?? knownClassCount(spec.dataset.name);
   const issues: SpecIssue[] = [];
   const out: ResolvedVariant[] = [];

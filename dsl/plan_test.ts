@@ -249,3 +249,18 @@ Deno.test("splitSamples: fixed split by split name; validation `test` and `none`
     /validation\.split: no test split "dev" \(have testA, testB\)/,
   );
 });
+
+Deno.test("report.reference must name a variant: a wrong name is refused naming the field, the value and the variants", async () => {
+  await assert.rejects(
+    () => plan({ ...base, report: { reference: "c" } }),
+    (e: Error) => {
+      assert.match(
+        e.message,
+        /report\.reference: no variant "c" to compare with \(variants: a, b\)/,
+      );
+      return true;
+    },
+  );
+  const ok = await plan({ ...base, report: { reference: "a" } });
+  assert.equal(ok.spec.report.reference, "a");
+});

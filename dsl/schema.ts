@@ -329,6 +329,14 @@ export const ReportSpecSchema = v.strictObject({
     ),
     [],
   ),
+  /**
+   * the variant every other row is compared with (paired bootstrap);
+   * default: the last variant. Must name a variant (checked when the
+   * variants are resolved).
+   */
+  reference: v.optional(
+    v.pipe(v.string(), v.minLength(1, "expected a variant name")),
+  ),
 });
 
 /**
@@ -724,6 +732,8 @@ export interface ReportSpecInput {
   paper?: Record<string, Record<string, PaperNumbers>>;
   /** other methods' numbers. */
   references?: ReferenceRowInput[];
+  /** the variant the other rows are compared with (default: the last). */
+  reference?: string;
 }
 
 /** The validated report section. */
@@ -736,6 +746,8 @@ export interface ReportSpec {
   paper: Record<string, Record<string, PaperNumbers>>;
   /** other methods' numbers. */
   references: ReferenceRowInput[];
+  /** the variant the other rows are compared with (absent: the last). */
+  reference?: string;
 }
 
 /** A preset as written: a partial spec merged over the spec (`--preset NAME`). */

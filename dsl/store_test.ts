@@ -56,6 +56,15 @@ Deno.test("writeFileAtomic replaces content and leaves no temporary files", asyn
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("writeFileAtomic that fails removes its temporary file (a failed report leaves no partial file behind)", async () => {
+  const dir = await Deno.makeTempDir();
+  // the target is a non-empty folder: the write succeeds, the rename fails
+  await Deno.mkdir(join(dir, "table.csv", "x"), { recursive: true });
+  await assert.rejects(() => writeFileAtomic(join(dir, "table.csv"), "a,b\n"));
+  assert.deepEqual(await listDir(dir), ["table.csv"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("writeFileAtomic never exposes a torn file to a concurrent reader", async () => {
   const dir = await Deno.makeTempDir();
   const path = join(dir, "big.txt");

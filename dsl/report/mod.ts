@@ -1,7 +1,9 @@
 /**
  * Reports of an experiment: the paper-layout table (markdown, CSV, JSON)
- * with the paper's numbers beside ours, confusion matrices and learning
- * curves (SVG and PNG), and a summary page.
+ * with the paper's numbers beside ours, 95% subject-bootstrap intervals and
+ * paired comparisons with a reference variant, the kernel set of each row,
+ * confusion matrices and learning curves (SVG and PNG), a summary page, and
+ * the same table for the terminal ({@linkcode formatResultTable}).
  *
  * @example Write a report folder
  * ```ts
@@ -24,17 +26,35 @@ export type {
 export { slug, writeReport } from "./write.ts";
 export {
   cellText,
+  ciText,
   csvTable,
+  differs,
   fmt,
+  fmtP,
+  formatResultTable,
   groupLabel,
   jsonReport,
+  kernelWarning,
+  mark,
   markdownTable,
   metricLabel,
   type MetricSummary,
   type ReportSummary,
   type RowSummary,
   summarizeReport,
+  type VsReference,
 } from "./table.ts";
+export {
+  BOOTSTRAP_METRICS,
+  bootstrapGroup,
+  type BootstrapOptions,
+  bootstrapP,
+  type BootstrapRow,
+  DEFAULT_RESAMPLES,
+  type GroupBootstrap,
+  type MetricInterval,
+  type PairedDifference,
+} from "./bootstrap.ts";
 export {
   type ChartSpec,
   confusionSpec,

@@ -11,12 +11,15 @@
  *
  * Only `meta.json` holds a timestamp; every other file is a pure function of
  * the {@linkcode ReportInput}, so rebuilding a report from the same records
- * gives identical files.
+ * gives identical files. Every file is written atomically (a temporary
+ * file renamed into place), so a full disk or a crash leaves the previous
+ * file or none, never a truncated one.
  *
  * @module
  */
 import { join } from "node:path";
 import type { MetricName, ReportInput } from "../engine_types.ts";
+import { writeFileAtomic } from "../store.ts";
 import {
   confusionSpec,
   type CurveRun,
@@ -31,6 +34,7 @@ import {
   fmt,
   groupLabel,
   jsonReport,
+  kernelWarning,
   markdownTable,
   metricLabel,
   type ReportSummary,
@@ -86,6 +90,7 @@ function htmlTable(summary: ReportSummary): string {
   const head = [
     "Method",
     ...cols.map(([g, m]) => `${groupLabel(g)} ${metricLabel(m)}`),
+    "Kernels",
   ];
   const rows: string[][] = [];
   for (const method of [...new Set(summary.references.map((r) => r.method))]) {
@@ -97,17 +102,21 @@ function htmlTable(summary: ReportSummary): string {
             ?.values[m],
         )
       ),
+      "",
     ]);
   }
   for (const variant of [...new Set(summary.rows.map((r) => r.variant))]) {
+    const ours = summary.rows.filter((r) => r.variant === variant);
+    const kernels = [...new Set(ours.flatMap((r) => r.kernelSets))].sort();
     rows.push([
-      `${variant} (ours)`,
+      `${variant} (ours${variant === summary.reference ? ", reference" : ""})`,
       ...cols.map(([g, m]) => {
-        const row = summary.rows.find((r) =>
-          r.variant === variant && r.group === g
-        );
-        return row ? cellText(row.metrics[m]) : "–";
+        const row = ours.find((r) => r.group === g);
+        return row
+          ? cellText(row.metrics[m], row.vsReference?.metrics[m])
+          : "–";
       }),
+      kernels.length > 0 ? kernels.join(", ") : "–",
     ]);
   }
   const tr = (cells: string[], tag: string) =>
@@ -140,8 +149,7 @@ export async function writeReport(
   const written: string[] = [];
   const write = async (rel: string, data: string | Uint8Array) => {
     const path = join(outDir, rel);
-    if (typeof data === "string") await Deno.writeTextFile(path, data);
-    else await Deno.writeFile(path, data);
+    await writeFileAtomic(path, data);
     written.push(path);
   };
   await Deno.mkdir(join(outDir, "confusion"), { recursive: true });
@@ -205,13 +213,25 @@ export async function writeReport(
         r.absent.join(", ")
       } (excluded from UF1/UAR; their predictions count as errors)`
     );
+  const subjects = [...new Set(summary.rows.map((r) => r.subjects))].sort((
+    a,
+    b,
+  ) => a - b);
   const notes = [
-    "Ours: mean over seeds of the metric computed on all folds' predictions concatenated; ± is the sample standard deviation over seeds (shown with more than one seed). `paper` is the published number, Δ = ours − paper.",
+    `Ours: mean over seeds of the metric computed on all folds' predictions concatenated, then its 95% interval [lo, hi]: ${summary.bootstrap.method}; ${summary.bootstrap.resamples} resamples of the ${
+      subjects.join("/")
+    } test subjects, seeded (report seed ${summary.bootstrap.seed}). The interval covers which test subjects happened to be in the data, not the training seeds (their standard deviation is in the CSV and JSON). ${
+      summary.reference === null
+        ? "No reference variant: no paired comparisons."
+        : `▲/▼: the paired difference to the reference ${summary.reference} (same group) has a 95% interval above/below 0; the CSV and JSON give every difference with its interval and p.`
+    } \`paper\` is the published number, Δ = ours − paper. Kernels: the kernel set each row's jobs ran on.`,
     ...(absentNotes.length > 0
       ? ["Classes absent from a row's ground truth:", ...absentNotes]
       : []),
     ...(font.note ? [`Figures: ${font.note}.`] : []),
   ];
+  const warning = kernelWarning(summary);
+  const loud = warning ? [`**${warning}**`, ""] : [];
   const md = [
     `# ${input.name}`,
     "",
@@ -219,7 +239,10 @@ export async function writeReport(
     "",
     `Dataset: ${input.dataset}. Classes: ${input.classes.join(", ")}.`,
     "",
+    ...loud,
     table,
+    `${summary.conclusion}`,
+    "",
     ...notes.map((n) => (n.startsWith("- ") ? n : `${n}\n`)),
     "",
   ].join("\n");
@@ -233,7 +256,10 @@ export async function writeReport(
     `- Table: [${base}.md](${base}.md) · [CSV](${base}.csv) · [JSON](${base}.json) · [HTML](index.html)`,
     `- Run information: [meta.json](meta.json)`,
     "",
+    ...loud,
     table,
+    `${summary.conclusion}`,
+    "",
     "## Confusion matrices",
     "",
     ...(confusion.length === 0
@@ -278,7 +304,12 @@ figure { display: inline-block; margin: 1em; vertical-align: top; }
 <p>Dataset: ${
     htmlEscape(input.dataset)
   }. Files: <a href="${base}.md">markdown</a>, <a href="${base}.csv">CSV</a>, <a href="${base}.json">JSON</a>, <a href="meta.json">meta</a>.</p>
-${htmlTable(summary)}
+${
+    warning
+      ? `<p style="color:#b00;font-weight:bold">${htmlEscape(warning)}</p>\n`
+      : ""
+  }${htmlTable(summary)}
+<p>${htmlEscape(summary.conclusion)}</p>
 ${notes.map((n) => `<p>${htmlEscape(n)}</p>`).join("\n")}
 <h2>Confusion matrices</h2>
 ${confusion.map(fig).join("\n")}

@@ -54,6 +54,7 @@ const input: ReportInput = {
         preds([0, 0, 1, 2], [0, 0, 1, 2]),
       ],
       paper: { uf1: 0.9 },
+      kernelSets: ["wasm+openblas"],
     },
     {
       variant: "MERba",
@@ -65,8 +66,11 @@ const input: ReportInput = {
       variant: "Baseline",
       group: "overall",
       predictionsBySeed: [preds([0, 1, 2], [0, 0, 0])],
+      kernelSets: ["wasm"],
     },
   ],
+  reference: "MERba",
+  bootstrap: { seed: 1, resamples: 1000 },
   references: [{
     method: "HTNet",
     group: "overall",
@@ -79,16 +83,18 @@ const input: ReportInput = {
   ],
 };
 
-Deno.test("report markdown table has the paper layout with hand-computed means, stds and Δ", () => {
+Deno.test("report markdown table has the paper layout with hand-computed means, 95% intervals, Δ and kernel sets", () => {
   const md = markdownTable(summarizeReport(input));
+  // intervals: percentiles of 1000 resamples of the group's one-clip
+  // subjects (seed 1 of the bootstrap); seeded, so fixed.
   assert.equal(
     md,
     [
-      "| Method | Overall UF1 | Overall UAR | CASME II UF1 | CASME II UAR | Seeds |",
-      "| --- | ---: | ---: | ---: | ---: | ---: |",
-      "| HTNet | 0.8603 | 0.8475 | n/a | n/a | paper |",
-      "| **MERba** (ours) | 0.8889 ± 0.1571 · paper 0.9000 · Δ -0.0111 | 0.9167 ± 0.1179 | 0.7500 ± 0.3536 | 0.7500 ± 0.3536 | 2 |",
-      "| **Baseline** (ours) | 0.1667 | 0.3333 | – | – | 1 |",
+      "| Method | Overall UF1 | Overall UAR | CASME II UF1 | CASME II UAR | Seeds | Kernels |",
+      "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+      "| HTNet | 0.8603 | 0.8475 | n/a | n/a | paper |  |",
+      "| **MERba** (ours, reference) | 0.8889 [0.667, 1.000] · paper 0.9000 · Δ -0.0111 | 0.9167 [0.750, 1.000] | 0.7500 [0.500, 1.000] | 0.7500 [0.500, 1.000] | 2 | wasm+openblas |",
+      "| **Baseline** (ours) | 0.1667 [0.000, 1.000] | 0.3333 [0.000, 1.000] | – | – | 1 | wasm |",
       "",
     ].join("\n"),
   );
@@ -123,16 +129,24 @@ Deno.test("report CSV is long-format with 6-decimal values", () => {
   const lines = csvTable(summarizeReport(input)).trim().split("\n");
   assert.equal(
     lines[0],
-    "kind,method,group,metric,mean,std,seeds,n,paper,diff",
+    "kind,method,group,metric,mean,std,ci95_lo,ci95_hi,seeds,n,subjects,paper,diff,reference,ref_diff,ref_ci95_lo,ref_ci95_hi,ref_p,kernel_sets",
   );
-  assert.ok(lines.includes("reference,HTNet,overall,uf1,0.8603,,,,0.8603,"));
+  assert.ok(
+    lines.includes("reference,HTNet,overall,uf1,0.8603,,,,,,,0.8603,,,,,,,"),
+  );
   assert.ok(
     lines.includes(
-      "ours,MERba,overall,uf1,0.888889,0.157135,2,4 4,0.9,-0.011111",
+      "ours,MERba,overall,uf1,0.888889,0.157135,0.666667,1,2,4 4,4,0.9,-0.011111,,,,,,wasm+openblas",
     ),
   );
-  assert.ok(lines.includes("ours,MERba,casme2,uar,0.75,0.353553,2,2 2,,"));
-  assert.ok(lines.includes("ours,Baseline,overall,uar,0.333333,,1,3,,"));
+  assert.ok(
+    lines.includes("ours,MERba,casme2,uar,0.75,0.353553,0.5,1,2,2 2,2,,,,,,,,"),
+  );
+  assert.ok(
+    lines.includes(
+      "ours,Baseline,overall,uar,0.333333,,0,1,1,3,4,,,MERba,-0.583333,-1,0,0.088531,wasm",
+    ),
+  );
   assert.equal(lines.length, 1 + 2 + 3 * 2);
 });
 
@@ -191,8 +205,26 @@ Deno.test("writeReport writes tables, parseable SVG/PNG figures and an index, de
     const html = await Deno.readTextFile(join(a, "index.html"));
     assert.ok(html.includes('<img src="confusion/merba__casme2.svg"'));
     assert.ok(
-      html.includes("<td>0.8889 ± 0.1571 · paper 0.9000 · Δ -0.0111</td>"),
+      html.includes(
+        "<td>0.8889 [0.667, 1.000] · paper 0.9000 · Δ -0.0111</td>",
+      ),
     );
+    assert.ok(html.includes("<td>MERba (ours, reference)</td>"));
+    assert.ok(html.includes("WARNING: MIXED KERNEL SETS"));
+    assert.ok(html.includes("No row differs from MERba at the 95% level"));
+    assert.ok(md.includes("**WARNING: MIXED KERNEL SETS — rows come from 2"));
+    assert.ok(md.includes("(wasm, wasm+openblas)"));
+    assert.ok(index.includes("WARNING: MIXED KERNEL SETS"));
+    // each row's metrics carry ci95; other rows carry vsReference
+    assert.deepStrictEqual(overall.metrics.uf1.ci95, [2 / 3, 1]);
+    assert.equal(overall.vsReference, null);
+    const baseline = json.rows[2];
+    assert.equal(baseline.vsReference.variant, "MERba");
+    assert.deepStrictEqual(
+      Object.keys(baseline.vsReference.metrics.uar),
+      ["diff", "ci95", "p"],
+    );
+    assert.deepStrictEqual(json.kernelSets, ["wasm", "wasm+openblas"]);
     const meta = JSON.parse(await Deno.readTextFile(join(a, "meta.json")));
     assert.ok(!Number.isNaN(Date.parse(meta.generatedAt)));
 
@@ -245,4 +277,30 @@ Deno.test("text renders with the font findFonts picks (dark pixels appear)", asy
   };
   assert.equal(await darkPixels(svg("")), 0);
   assert.ok(await darkPixels(svg("negative")) > 100);
+});
+
+Deno.test("writeReport replaces report files by rename, never rewriting one in place, so a full disk cannot leave a truncated table", async () => {
+  // A file rewritten in place (truncate, then write) is what a full disk
+  // leaves at 0 bytes. Hard-link an old table to a second name: an in-place
+  // rewrite would change both names, a rename-into-place only the report's.
+  const dir = await Deno.makeTempDir({ prefix: "merba_report_atomic_" });
+  try {
+    const out = join(dir, "report");
+    await Deno.mkdir(out);
+    const old = "kind,method\nold,table\n";
+    await Deno.writeTextFile(join(dir, "old.csv"), old);
+    await Deno.link(join(dir, "old.csv"), join(out, "table-x-test.csv"));
+    await writeReport(input, out);
+    assert.equal(await Deno.readTextFile(join(dir, "old.csv")), old);
+    assert.match(
+      await Deno.readTextFile(join(out, "table-x-test.csv")),
+      /^kind,method,group,metric,mean/,
+    );
+    // and no temporary file is left behind
+    const names: string[] = [];
+    for await (const e of Deno.readDir(out)) names.push(e.name);
+    assert.deepStrictEqual(names.filter((n) => n.includes(".tmp-")), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
