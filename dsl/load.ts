@@ -7,7 +7,8 @@
  *
  * **A spec is code when it is `.ts` (or `.js`), or when it extends one**: the
  * loader imports and runs that module with the permissions of the process
- * (`deno task run` has `-A`), also under `--dry-run`. Run only TypeScript
+ * (`deno task run`: files, environment, FFI, system information and
+ * subprocesses; no network), also under `--dry-run`. Run only TypeScript
  * specs you trust. A YAML spec on its own is data; when its `extends` chain
  * reaches a TypeScript file, {@link loadRawSpec} says so in a one-line
  * notice. A TypeScript spec that throws or cannot import its modules is a

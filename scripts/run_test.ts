@@ -536,3 +536,74 @@ Deno.test("run CLI (subprocess): a TS spec that throws or misses an import is on
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** The permission flags of `deno task run` (deno.json), in order. */
+async function runTaskFlags(): Promise<string[]> {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  const words = (config.tasks.run as string).split(/\s+/);
+  assert.equal(words.slice(0, 2).join(" "), "deno run");
+  return words.slice(2, words.indexOf("scripts/run.ts"));
+}
+
+Deno.test("run CLI (subprocess): the run task needs no network and no blanket -A: workers, git and the real plan all work under its flags", async () => {
+  const flags = await runTaskFlags();
+  assert.ok(
+    !flags.some((f) => /^(-A|--allow-all|--allow-net|--allow-import)/.test(f)),
+    flags.join(" "),
+  );
+  const script = new URL("./run.ts", import.meta.url).pathname;
+  const out = await Deno.makeTempDir();
+  const run = async (args: string[], env: Record<string, string>) => {
+    const res = await new Deno.Command(Deno.execPath(), {
+      args: ["run", ...flags, script, ...args],
+      env: { MERBA_DEBUG: "", NO_COLOR: "1", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return {
+      code: res.code,
+      out: dec.decode(res.stdout),
+      err: dec.decode(res.stderr),
+    };
+  };
+  try {
+    // two workers on the stand-ins, job records (git commit) and the report
+    const jobs = await run(
+      [
+        SPEC,
+        "--preset",
+        "smoke",
+        "--backend",
+        "cpu",
+        "--jobs",
+        "2",
+        "--out",
+        out,
+      ],
+      {
+        MERBA_DEPS:
+          new URL("../dsl/testdata/stand_in_deps.ts", import.meta.url).href,
+      },
+    );
+    assert.equal(jobs.code, 0, jobs.err);
+    assert.match(jobs.out, /3 run now, 0 failed/);
+    // the real dependencies (model library, BLAS kernels, data layer, cache)
+    const dry = await run([
+      TABLE4,
+      "--preset",
+      "smoke",
+      "--dry-run",
+      "--out",
+      out,
+    ], {
+      MERBA_DEPS: "",
+    });
+    assert.equal(dry.code, 0, dry.err);
+    assert.match(dry.out, /plan: 3 variants/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
