@@ -177,9 +177,15 @@ Deno.test("run CLI: SIGINT stops cleanly (exit 130), keeps finished jobs, and a 
 async function runCli(
   args: string[],
   env: Record<string, string> = {},
+  flags: string[] = ["-A"],
 ): Promise<{ code: number; out: string; err: string }> {
   const res = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./run.ts", import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      ...flags,
+      new URL("./run.ts", import.meta.url).pathname,
+      ...args,
+    ],
     env: { MERBA_DEPS: "", MERBA_DEBUG: "", NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -553,22 +559,9 @@ Deno.test("run CLI (subprocess): the run task needs no network and no blanket -A
     !flags.some((f) => /^(-A|--allow-all|--allow-net|--allow-import)/.test(f)),
     flags.join(" "),
   );
-  const script = new URL("./run.ts", import.meta.url).pathname;
   const out = await Deno.makeTempDir();
-  const run = async (args: string[], env: Record<string, string>) => {
-    const res = await new Deno.Command(Deno.execPath(), {
-      args: ["run", ...flags, script, ...args],
-      env: { MERBA_DEBUG: "", NO_COLOR: "1", ...env },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const dec = new TextDecoder();
-    return {
-      code: res.code,
-      out: dec.decode(res.stdout),
-      err: dec.decode(res.stderr),
-    };
-  };
+  const run = (args: string[], env: Record<string, string>) =>
+    runCli(args, env, flags);
   try {
     // two workers on the stand-ins, job records (git commit) and the report
     const jobs = await run(
