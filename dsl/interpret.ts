@@ -188,8 +188,8 @@ export interface Prepared {
  * Checks, before loading, that a real corpus has a root folder that
  * exists; the {@link DatasetError} says how to fix it
  * (`pass --data NAME=/path/to/NAME` when no root is given; a given root
- * that is not a folder is not `unavailable`: a dry run fails on it too). Needs {@link Deps.datasetInfo}
- * (without it nothing is checked here).
+ * that is not a folder is not `unavailable`: a dry run fails on it too).
+ * Needs {@link Deps.datasetInfo} (without it nothing is checked here).
  */
 export function checkDatasetRoot(
   spec: Experiment,
