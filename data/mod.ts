@@ -77,7 +77,10 @@ export {
 } from "./pipeline.ts";
 export {
   type CachedFlow,
+  type CacheFileCheck,
   FlowCache,
+  type FlowCacheOptions,
+  inspectCachedFlow,
   PIPELINE_VERSION,
   sampleCacheKey,
 } from "./cache.ts";

@@ -25,6 +25,7 @@ import type {
   TrainResult,
 } from "./engine_types.ts";
 import {
+  checkPlanData,
   expandVariants,
   foldsFor,
   type Job,
@@ -190,8 +191,9 @@ export interface Prepared {
 /**
  * Checks, before loading, that a real corpus has a root folder that
  * exists; the {@link DatasetError} says how to fix it
- * (`pass --data NAME=/path/to/NAME`). Needs {@link Deps.datasetInfo}
- * (without it nothing is checked here).
+ * (`pass --data NAME=/path/to/NAME` when no root is given; a given root
+ * that is not a folder is not `unavailable`: a dry run fails on it too).
+ * Needs {@link Deps.datasetInfo} (without it nothing is checked here).
  */
 export function checkDatasetRoot(
   spec: Experiment,
@@ -216,10 +218,10 @@ export function checkDatasetRoot(
     isDir = false;
   }
   if (!isDir) {
+    // a root was given: a wrong path, not missing data (a dry run fails too)
     throw new DatasetError(
       name,
-      `dataset "${name}": root ${root} does not exist or is not a folder: ${hint}`,
-      true,
+      `dataset "${name}": root ${root} does not exist or is not a folder (check the path given to --data or dataset.root)`,
     );
   }
 }
@@ -266,10 +268,11 @@ export async function prepare(
 ): Promise<Prepared> {
   const dataset = await loadDataset(spec, deps);
   const variants = resolveVariants(spec, deps, {
-    numClasses: dataset.classes.length,
+    classes: dataset.classes,
     only: options.variants,
     file: options.file,
   });
+  checkPlanData(spec, dataset.samples, options.file);
   const folds = foldsFor(spec.protocol, dataset.samples);
   return { dataset, variants, jobs: planJobs(spec, variants, folds) };
 }
@@ -307,10 +310,11 @@ export async function previewPlan(
     if (!(e instanceof DatasetError && e.unavailable)) throw e;
     const info = knowledgeOf(spec.dataset.name, deps);
     const variants = resolveVariants(spec, deps, {
-      numClasses: info?.classes.length,
+      classes: info?.classes,
       only: options.variants,
       file: options.file,
     });
+    checkPlanData(spec, null, options.file);
     const jobs = spec.protocol.kind === "fixedSplit"
       ? planJobs(spec, variants, foldsFor(spec.protocol, []))
       : null;

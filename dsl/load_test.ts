@@ -84,3 +84,62 @@ Deno.test("validation errors of a loaded spec name the spec file", async () => {
   );
   await Deno.remove(tmp);
 });
+
+Deno.test("a TS spec that throws or cannot import is one line naming the file, without ANSI codes", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${tmp}/throws.ts`, 'throw new Error("boom");\n');
+    await assert.rejects(loadRawSpec(`${tmp}/throws.ts`), (e: unknown) => {
+      assert.ok(e instanceof SpecError);
+      assert.equal(
+        e.message,
+        `${tmp}/throws.ts: the spec failed while loading: Error: boom`,
+      );
+      return true;
+    });
+    await Deno.writeTextFile(
+      `${tmp}/imports.ts`,
+      'import { x } from "./nope.ts";\nexport default x;\n',
+    );
+    await assert.rejects(loadRawSpec(`${tmp}/imports.ts`), (e: unknown) => {
+      assert.ok(e instanceof SpecError);
+      assert.ok(!e.message.includes("\x1b") && !e.message.includes("\n"));
+      assert.match(
+        e.message,
+        new RegExp(
+          `^${tmp}/imports\\.ts: the spec failed while loading: .*Module not found .*nope\\.ts.* \\(at ${tmp}/imports\\.ts:1:\\d+\\)$`,
+        ),
+      );
+      return true;
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("a YAML spec that extends a TS spec gets a one-line notice that it runs code", async () => {
+  const notices: string[] = [];
+  const tmp = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${tmp}/child.yaml`,
+      `extends: ${dir}grandchild.ts\nname: from-yaml\n`,
+    );
+    const raw = await loadRawSpec(`${tmp}/child.yaml`, {
+      onNotice: (m) => notices.push(m),
+    });
+    assert.equal(raw.name, "from-yaml");
+    assert.deepEqual(notices, [
+      `note: ${tmp}/child.yaml extends ${dir}grandchild.ts, a TypeScript spec: it runs as code, with this process's permissions`,
+    ]);
+    // a YAML-only chain, or a TS spec itself, gets none
+    notices.length = 0;
+    await loadRawSpec(`${dir}child.yaml`, { onNotice: (m) => notices.push(m) });
+    await loadRawSpec(`${dir}grandchild.ts`, {
+      onNotice: (m) => notices.push(m),
+    });
+    assert.deepEqual(notices, []);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

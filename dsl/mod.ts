@@ -104,7 +104,12 @@ export {
   type SpecIssue,
   StoreError,
 } from "./errors.ts";
-export { loadExperiment, loadRawSpec, type RawSpec } from "./load.ts";
+export {
+  loadExperiment,
+  type LoadOptions,
+  loadRawSpec,
+  type RawSpec,
+} from "./load.ts";
 export {
   deepMerge,
   getPath,
@@ -115,6 +120,7 @@ export {
 export {
   attributeSets,
   type BackendName,
+  optionOrigins,
   parseRunArgs,
   parseSet,
   resolveExperiment,
@@ -124,6 +130,7 @@ export {
   USAGE,
 } from "./overrides.ts";
 export {
+  checkPlanData,
   defaultEpochs,
   expandVariants,
   type Fold,
@@ -133,6 +140,8 @@ export {
   type JobSamples,
   type JobSpec,
   knownClassCount,
+  MAX_ACTIVATION,
+  MAX_PARAMS,
   type ModelLibrary,
   planJobs,
   type ResolvedVariant,

@@ -403,3 +403,42 @@ export function attributeSets(
   });
   return changed ? new SpecError(issues, error.file) : error;
 }
+
+/**
+ * Where each `dataset.options` key of the resolved spec came from, in the
+ * order {@link resolveExperiment} applies them: `the spec` (with its
+ * `extends` chain), `--preset NAME`, or `--set PATH=VALUE` (a `null` drops
+ * what came before). Used to say who set an option a dataset rejects.
+ */
+export function optionOrigins(
+  raw: RawSpec,
+  overrides: SpecOverrides = {},
+): Map<string, string> {
+  const origins = new Map<string, string>();
+  const apply = (options: unknown, origin: string) => {
+    if (options === null) origins.clear();
+    if (options === null || typeof options !== "object") return;
+    for (const key of Object.keys(options)) origins.set(key, origin);
+  };
+  const optionsOf = (spec: unknown) =>
+    ((spec as { dataset?: { options?: unknown } } | undefined)?.dataset)
+      ?.options;
+  apply(optionsOf(raw), "the spec");
+  if (overrides.preset !== undefined) {
+    const presets = raw.presets as Record<string, unknown> | undefined;
+    apply(
+      optionsOf(presets?.[overrides.preset]),
+      `--preset ${overrides.preset}`,
+    );
+  }
+  for (const set of overrides.sets ?? []) {
+    const label = `--set ${set.path}=${set.text ?? JSON.stringify(set.value)}`;
+    if (set.path === "dataset.options") apply(set.value, label);
+    else if (set.path === "dataset") {
+      apply(optionsOf({ dataset: set.value }), label);
+    } else if (set.path.startsWith("dataset.options.")) {
+      origins.set(set.path.split(".")[2], label);
+    }
+  }
+  return origins;
+}

@@ -1,6 +1,11 @@
 import { strict as assert } from "node:assert";
 import { CliError, SpecError } from "./errors.ts";
-import { parseRunArgs, parseSet, resolveExperiment } from "./overrides.ts";
+import {
+  optionOrigins,
+  parseRunArgs,
+  parseSet,
+  resolveExperiment,
+} from "./overrides.ts";
 import { expandVariants } from "./plan.ts";
 import { validateExperiment } from "./spec.ts";
 import example from "./testdata/example_spec.ts";
@@ -301,4 +306,46 @@ Deno.test("a preset's dataset.options: null drops the options it would inherit",
   assert.equal(real.dataset.options, null);
   const merged = resolveExperiment(base, { preset: "merged" });
   assert.deepEqual(merged.dataset.options, { subjects: 40, seed: 3 });
+});
+
+Deno.test("--set of a non-finite number is a spec error attributed to the --set", () => {
+  assert.throws(
+    () =>
+      resolveExperiment(
+        raw,
+        { sets: [parseSet("train.optimizer.lr=.inf")] },
+        "ex.ts",
+      ),
+    (e: unknown) => {
+      assert.ok(e instanceof SpecError);
+      assert.equal(
+        e.message,
+        "ex.ts (with --set train.optimizer.lr): train.optimizer.lr: expected a finite number, got Infinity (the value came from --set train.optimizer.lr=.inf)",
+      );
+      return true;
+    },
+  );
+});
+
+Deno.test("optionOrigins says which preset, --set or spec put each dataset option there", () => {
+  const spec = {
+    ...raw,
+    dataset: { ...(raw.dataset as object), options: { subjects: 6, seed: 2 } },
+    presets: { smoke: { dataset: { options: { samplesPerSubject: 2 } } } },
+  };
+  const origins = optionOrigins(spec, {
+    preset: "smoke",
+    sets: [parseSet("dataset.options.seed=3")],
+  });
+  assert.deepEqual(Object.fromEntries(origins), {
+    subjects: "the spec",
+    samplesPerSubject: "--preset smoke",
+    seed: "--set dataset.options.seed=3",
+  });
+  // options: null in a preset drops what the spec had
+  const dropped = optionOrigins({
+    ...spec,
+    presets: { paper: { dataset: { options: null } } },
+  }, { preset: "paper" });
+  assert.deepEqual([...dropped.keys()], []);
 });

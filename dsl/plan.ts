@@ -15,7 +15,7 @@
  */
 import * as v from "valibot";
 import type { ModelConfig } from "../model/types.ts";
-import type { SampleRecord } from "../data/types.ts";
+import { EMOTIONS_7, type SampleRecord } from "../data/types.ts";
 import type { JobSeeds, TrainRecipe } from "./engine_types.ts";
 import { SpecError, type SpecIssue } from "./errors.ts";
 import { hashValue, sha256Hex } from "./hash.ts";
@@ -136,6 +136,7 @@ function fieldOf(err: unknown): string | undefined {
  */
 export function expandVariants(
   spec: Pick<Experiment, "variants" | "grid">,
+  file?: string,
 ): Map<string, Record<string, unknown>> {
   const declared = new Map<string, Record<string, unknown>>(
     Object.entries(spec.variants).map((
@@ -175,6 +176,7 @@ export function expandVariants(
             }`,
             message: i.message,
           })),
+          file,
         );
       }
       out.set(baseName ? `${baseName}[${label}]` : label, variant);
@@ -183,19 +185,118 @@ export function expandVariants(
   return out;
 }
 
+/** Most trainable parameters a model may have (4 GB of float32 weights). */
+export const MAX_PARAMS = 1e9;
+/** Most values one sample's largest activation may hold (4 GiB of float32). */
+export const MAX_ACTIVATION = 2 ** 30;
+
+/**
+ * A lower bound of a config's trainable parameters, cheap for any size:
+ * every block holds at least one dims² matrix, every downsample a
+ * dims[i-1]·dims[i] one, the head dims[last] weights.
+ */
+function paramsLowerBound(c: ModelConfig): number {
+  let n = c.dims[c.dims.length - 1] ?? 0;
+  c.dims.forEach((d, i) => {
+    n += ((c.depths[i] ?? 0) + (c.attentionDepths[i] ?? 0)) * d * d;
+    if (i > 0) n += c.dims[i - 1] * d;
+  });
+  return n;
+}
+
+/**
+ * An estimate of the values held by one sample's largest activation: the
+ * stem's output, each stage's MLP hidden map, and the attention matrices
+ * (heads × tokens², tokens = the stage's map, or a window when attention
+ * is local).
+ */
+function largestActivation(c: ModelConfig): number {
+  const half = (n: number) => Math.ceil(n / 2);
+  let [h, w] = typeof c.inputSize === "number"
+    ? [c.inputSize, c.inputSize]
+    : c.inputSize;
+  h = half(h);
+  w = half(w);
+  let most = c.stemDim * h * w;
+  h = half(h);
+  w = half(w);
+  c.dims.forEach((d, i) => {
+    if (i > 0) {
+      h = half(h);
+      w = half(w);
+    }
+    most = Math.max(most, Math.max(1, c.mlpRatio) * d * h * w);
+    const win = typeof c.windowSize === "number"
+      ? c.windowSize
+      : c.windowSize[i];
+    const tokens = c.attention === "local" ? win * win : h * w;
+    if (i >= c.convStages) {
+      most = Math.max(most, (c.heads[i] ?? 1) * tokens * tokens);
+    }
+  });
+  return most;
+}
+
+/**
+ * The size problem of a model config, if any: more than {@link MAX_PARAMS}
+ * parameters (a lower bound first, then the library's exact count), or an
+ * activation of more than {@link MAX_ACTIVATION} values per sample.
+ */
+function sizeProblem(
+  config: ModelConfig,
+  lib: ModelLibrary,
+): { field: string; message: string } | null {
+  const sci = (n: number) => n.toExponential(1);
+  const bound = paramsLowerBound(config);
+  const params = bound > MAX_PARAMS
+    ? bound
+    : lib.countParams
+    ? lib.countParams(config)
+    : bound;
+  if (params > MAX_PARAMS) {
+    const deep = config.dims.some((d, i) =>
+      (config.depths[i] ?? 0) + (config.attentionDepths[i] ?? 0) > d
+    );
+    return {
+      field: deep ? "depths" : "dims",
+      message: `the model would have about ${sci(params)} parameters (limit ${
+        sci(MAX_PARAMS).replace(".0", "")
+      })`,
+    };
+  }
+  const act = largestActivation(config);
+  if (act > MAX_ACTIVATION) {
+    return {
+      field: "inputSize",
+      message: `one sample's largest activation would hold about ${
+        sci(act)
+      } values (limit 2^30)`,
+    };
+  }
+  return null;
+}
+
 /**
  * Resolves every variant (or only `only`, by name): merges spec and variant
  * overrides over the model base and the recipe defaults, fills
  * `inputSize`/`inChannels`/`numClasses` from the dataset, and validates
- * each model config with the model library. Errors name the variant's path,
- * e.g. `variants.hv.model.windowSize: …`.
+ * each model config with the model library. Also checks what can be known
+ * before training: a DGCM head needs the 7 emotion classes (`classes`, or
+ * the class count), and model sizes are bounded ({@link MAX_PARAMS},
+ * {@link MAX_ACTIVATION}). Errors name the variant's path, e.g.
+ * `variants.hv.model.windowSize: …`.
  */
 export function resolveVariants(
   spec: Experiment,
   lib: ModelLibrary,
-  options: { numClasses?: number; only?: string[]; file?: string } = {},
+  options: {
+    numClasses?: number;
+    classes?: readonly string[];
+    only?: string[];
+    file?: string;
+  } = {},
 ): ResolvedVariant[] {
-  const all = expandVariants(spec);
+  const all = expandVariants(spec, options.file);
   const only = options.only ?? [];
   for (const name of only) {
     if (!all.has(name)) {
@@ -216,7 +317,9 @@ export function resolveVariants(
       } to compare with (variants: ${[...all.keys()].join(", ")})`,
     }], options.file);
   }
-  const numClasses = options.numClasses ?? knownClassCount(spec.dataset.name);
+  const classes = options.classes;
+  const numClasses = options.numClasses ?? classes?.length ??
+    knownClassCount(spec.dataset.name);
   const issues: SpecIssue[] = [];
   const out: ResolvedVariant[] = [];
   for (const [name, variant] of all) {
@@ -284,6 +387,34 @@ export function resolveVariants(
       });
       continue;
     }
+    const modelPath = (field: string) =>
+      field in varModel
+        ? `${vPath}.model.${field}`
+        : field === "inputSize" && !("inputSize" in specModel)
+        ? "dataset.imageSize"
+        : `model.${field}`;
+    const dgcmNeeds = `the DGCM head needs the 7 emotion classes [${
+      EMOTIONS_7.join(", ")
+    }]`;
+    if (
+      modelConfig.head === "dgcm" &&
+      (classes
+        ? classes.join() !== EMOTIONS_7.join()
+        : numClasses !== undefined && numClasses !== EMOTIONS_7.length)
+    ) {
+      issues.push({
+        path: modelPath("head"),
+        message: `${dgcmNeeds}; dataset ${spec.dataset.name} has ${
+          classes ? `[${classes.join(", ")}]` : `${numClasses} classes`
+        }`,
+      });
+      continue;
+    }
+    const size = sizeProblem(modelConfig, lib);
+    if (size) {
+      issues.push({ path: modelPath(size.field), message: size.message });
+      continue;
+    }
     const trainRaw = deepMerge(spec.train, variant.train ?? {});
     const r = v.safeParse(TrainRecipeSchema, trainRaw);
     if (!r.success) {
@@ -333,6 +464,76 @@ function hashOrder(salt: string, items: string[]): string[] {
   return items.map((s) => [sha256Hex(`${salt}\0${s}`), s] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1))
     .map(([, s]) => s);
+}
+
+/**
+ * Checks a spec against its data before anything trains (`samples`: the
+ * loaded dataset's, or null when it is not available; then only what the
+ * spec alone tells is checked): a fixed split's train and test splits
+ * exist, `validation.split` is one of the test splits, and every
+ * `report.groups` entry is a group the report will have (the test splits;
+ * or `overall` and, with `breakdownBy: source` and several sources, each
+ * source). Throws a {@link SpecError} naming `file` and each field.
+ */
+export function checkPlanData(
+  spec: Pick<Experiment, "protocol" | "validation" | "report">,
+  samples: readonly Pick<SampleRecord, "split" | "source">[] | null,
+  file?: string,
+): void {
+  const issues: SpecIssue[] = [];
+  const p = spec.protocol;
+  const q = (s: string) => JSON.stringify(s);
+  if (p.kind === "fixedSplit" && samples) {
+    const splits = [
+      ...new Set(samples.flatMap((s) => s.split ? [s.split] : [])),
+    ].sort();
+    const missing = (name: string) =>
+      `the dataset has no split ${q(name)} (its splits: ${
+        splits.join(", ") || "none"
+      })`;
+    if (!splits.includes(p.train)) {
+      issues.push({ path: "protocol.train", message: missing(p.train) });
+    }
+    for (const t of p.tests) {
+      if (!splits.includes(t)) {
+        issues.push({ path: "protocol.tests", message: missing(t) });
+      }
+    }
+  }
+  const v = spec.validation;
+  if (
+    p.kind === "fixedSplit" && v.kind === "test" && v.split !== undefined &&
+    !p.tests.includes(v.split)
+  ) {
+    issues.push({
+      path: "validation.split",
+      message: `${q(v.split)} is not one of protocol.tests (${
+        p.tests.join(", ")
+      })`,
+    });
+  }
+  let groups: string[] | null = null;
+  let what = "";
+  if (p.kind === "fixedSplit") {
+    groups = p.tests;
+    what = "the test splits: ";
+  } else if (samples || p.breakdownBy === null) {
+    const sources = p.breakdownBy === "source" && samples
+      ? [...new Set(samples.map((s) => s.source))].sort()
+      : [];
+    groups = ["overall", ...(sources.length > 1 ? sources : [])];
+  }
+  for (const g of groups ? spec.report.groups ?? [] : []) {
+    if (!groups!.includes(g)) {
+      issues.push({
+        path: "report.groups",
+        message: `no group ${q(g)} (the groups are ${what}${
+          groups!.join(", ")
+        })`,
+      });
+    }
+  }
+  if (issues.length) throw new SpecError(issues, file);
 }
 
 /** Sorted distinct subjects of a sample list. */

@@ -1,5 +1,7 @@
 import { strict as assert } from "node:assert";
+import { SpecError } from "./errors.ts";
 import {
+  checkPlanData,
   foldsFor,
   planJobs,
   resolveVariants,
@@ -263,4 +265,109 @@ Deno.test("report.reference must name a variant: a wrong name is refused naming 
   );
   const ok = await plan({ ...base, report: { reference: "a" } });
   assert.equal(ok.spec.report.reference, "a");
+});
+
+Deno.test("plan checks against the data: a DGCM head needs the 7 emotions; the message names the field and the dataset's classes", () => {
+  // a library whose own validator lets DGCM through (the real one does)
+  const lib = { ...deps, validateModelConfig: () => {} };
+  const spec = validateExperiment({
+    ...base,
+    variants: { a: {}, d: { model: { head: "dgcm" } } },
+  });
+  assert.throws(
+    () =>
+      resolveVariants(spec, lib, {
+        classes: ["negative", "positive", "surprise"],
+        file: "x.yaml",
+      }),
+    /^SpecError: x\.yaml: variants\.d\.model\.head: the DGCM head needs the 7 emotion classes \[.*\]; dataset synthetic-3db has \[negative, positive, surprise\]$/,
+  );
+  // without a class list, the class count of a known dataset is enough
+  assert.throws(
+    () => resolveVariants(spec, lib, { file: "x.yaml" }),
+    /x\.yaml: variants\.d\.model\.head: the DGCM head needs the 7 emotion classes .*; dataset synthetic-3db has 3 classes/,
+  );
+});
+
+Deno.test("plan checks against the data: unknown fixed-split splits, validation split and report groups are named", async () => {
+  const ds = await standInDataset({
+    name: "synthetic-dfme",
+    imageSize: 16,
+    channels: "uv",
+    options: { perClass: 4, subjects: 6 },
+  });
+  const fixed = validateExperiment({
+    ...base,
+    protocol: { kind: "fixedSplit", tests: ["testA", "testZ"] },
+    report: { groups: ["testA", "testQ"] },
+    validation: { kind: "test", split: "testY" },
+  });
+  assert.throws(
+    () => checkPlanData(fixed, ds.samples, "f.yaml"),
+    (e: unknown) => {
+      assert.ok(e instanceof SpecError);
+      assert.deepEqual(e.message.split("\n"), [
+        'f.yaml: protocol.tests: the dataset has no split "testZ" (its splits: testA, testB, train)',
+        'f.yaml: validation.split: "testY" is not one of protocol.tests (testA, testZ)',
+        'f.yaml: report.groups: no group "testQ" (the groups are the test splits: testA, testZ)',
+      ]);
+      return true;
+    },
+  );
+  // without the data, what the spec alone tells is still checked
+  assert.throws(
+    () => checkPlanData(fixed, null, "f.yaml"),
+    /f\.yaml: validation\.split: "testY".*\nf\.yaml: report\.groups: no group "testQ"/,
+  );
+  const loso = validateExperiment({
+    ...base,
+    report: { groups: ["overall", "even", "smic"] },
+  });
+  assert.throws(
+    () => checkPlanData(loso, ds.samples, "l.yaml"),
+    /^SpecError: l\.yaml: report\.groups: no group "smic" \(the groups are overall, even, odd\)$/,
+  );
+  checkPlanData(loso, null, "l.yaml"); // sources unknown without the data
+  checkPlanData(validateExperiment(base), ds.samples);
+});
+
+Deno.test("absurd model sizes are refused with the estimated count and the limit, naming the field", () => {
+  const big = validateExperiment({
+    ...base,
+    model: { head: "linear", dims: [8, 16, 32, 1e9] },
+  });
+  assert.throws(
+    () => resolveVariants(big, deps, { file: "b.yaml" }),
+    /^SpecError: b\.yaml: model\.dims: the model would have about [\d.]+e\+\d+ parameters \(limit 1e\+9\)$/,
+  );
+  const deep = validateExperiment({
+    ...base,
+    variants: { d: { model: { depths: [1, 1, 1e9, 1] } } },
+  });
+  assert.throws(
+    () => resolveVariants(deep, deps, { file: "b.yaml" }),
+    /b\.yaml: variants\.d\.model\.depths: the model would have about [\d.]+e\+\d+ parameters/,
+  );
+  const wide = validateExperiment({
+    ...base,
+    dataset: { ...base.dataset, imageSize: 65536 },
+  });
+  assert.throws(
+    () =>
+      resolveVariants(wide, { ...deps, validateModelConfig: () => {} }, {
+        file: "b.yaml",
+      }),
+    /b\.yaml: dataset\.imageSize: one sample's largest activation would hold about [\d.]+e\+\d+ values \(limit 2\^30\)/,
+  );
+});
+
+Deno.test("grid errors name the spec file", () => {
+  const spec = validateExperiment({
+    ...base,
+    grid: { "model.windowSize": ["x"] },
+  });
+  assert.throws(
+    () => resolveVariants(spec, deps, { file: "g.yaml" }),
+    /^SpecError: g\.yaml: grid\.model\.windowSize: /,
+  );
 });

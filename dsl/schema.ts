@@ -60,9 +60,20 @@ const nonNegInt = v.pipe(
   v.integer("expected an integer"),
   v.minValue(0, "expected an integer ≥ 0"),
 );
-const nonNeg = v.pipe(v.number(), v.minValue(0, "expected a number ≥ 0"));
+// Infinity (YAML `.inf`) would pass a bound check and fail much later (a
+// job hash cannot hold it): refused here, where the spec writes it.
+const finite = v.finite<number, (issue: v.FiniteIssue<number>) => string>(
+  (issue) => `expected a finite number, got ${issue.received}`,
+);
+const finiteNumber = v.pipe(v.number(), finite);
+const nonNeg = v.pipe(
+  v.number(),
+  finite,
+  v.minValue(0, "expected a number ≥ 0"),
+);
 const positive = v.pipe(
   v.number(),
+  finite,
   v.gtValue(0, "expected a number > 0"),
 );
 const probability = v.pipe(
@@ -217,8 +228,45 @@ export const DatasetSchema = v.strictObject({
   imageSize: posInt,
   channels: v.optional(v.picklist(["uv", "uvs"]), "uv"),
   cacheDir: v.optional(v.string()),
-  options: v.optional(v.nullable(v.record(v.string(), v.unknown()))),
+  options: v.optional(
+    v.nullable(
+      v.pipe(
+        v.record(v.string(), v.unknown()),
+        v.rawCheck(({ dataset, addIssue }) => {
+          if (dataset.typed) reportNonFinite(dataset.value, [], addIssue);
+        }),
+      ),
+    ),
+  ),
 });
+
+/**
+ * Adds an issue (with its path) for every non-finite number inside a
+ * free-form value (dataset options): job hashes and caches cannot hold
+ * them.
+ */
+function reportNonFinite(
+  value: unknown,
+  path: v.IssuePathItem[],
+  addIssue: (info: { message: string; path: [v.IssuePathItem] }) => void,
+): void {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    addIssue({
+      message: `expected a finite number, got ${value}`,
+      path: path as [v.IssuePathItem],
+    });
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, item] of Object.entries(value)) {
+      reportNonFinite(item, [...path, {
+        type: "object",
+        origin: "value",
+        input: value as Record<string, unknown>,
+        key,
+        value: item,
+      }], addIssue);
+    }
+  }
+}
 
 /**
  * Leave-one-subject-out: one fold per subject (a fresh model per fold).
@@ -297,9 +345,9 @@ export const VariantSchema = v.strictObject({
 
 /** Published numbers of one row (percent or fraction, as the paper prints them). */
 export const PaperNumbersSchema = v.strictObject({
-  uf1: v.optional(v.number()),
-  uar: v.optional(v.number()),
-  acc: v.optional(v.number()),
+  uf1: v.optional(finiteNumber),
+  uar: v.optional(finiteNumber),
+  acc: v.optional(finiteNumber),
 });
 
 /** What the report shows. */

@@ -217,3 +217,30 @@ Deno.test("train.checkpoint is an optional boolean: absent stays absent (job has
     lines.join("\n"),
   );
 });
+
+Deno.test("non-finite numbers are refused where they are written, one line each", () => {
+  const lines = issuesOf({
+    ...minimal,
+    model: { mlpRatio: Infinity, dropout: NaN },
+    train: { optimizer: { lr: Infinity, weightDecay: -Infinity } },
+    dataset: { ...minimal.dataset, options: { tvl1: { tau: -Infinity } } },
+    report: { paper: { a: { overall: { uf1: NaN } } } },
+  });
+  assert.deepEqual(lines.sort(), [
+    "spec.yaml: dataset.options.tvl1.tau: expected a finite number, got -Infinity",
+    "spec.yaml: model.dropout: expected a finite number, got NaN",
+    "spec.yaml: model.mlpRatio: expected a finite number, got Infinity",
+    "spec.yaml: report.paper.a.overall.uf1: expected a finite number, got NaN",
+    "spec.yaml: train.optimizer.lr: expected a finite number, got Infinity",
+    "spec.yaml: train.optimizer.weightDecay: expected a finite number, got -Infinity",
+  ]);
+});
+
+Deno.test("an empty variant body (YAML `name:` with nothing under it) says so instead of `unknown key null`", () => {
+  assert.deepEqual(issuesOf({ ...minimal, variants: { foo: null } }), [
+    "spec.yaml: variants.foo: expected an object, got null (an empty body: write `foo: {}` for no overrides)",
+  ]);
+  assert.deepEqual(issuesOf({ ...minimal, model: 5 }), [
+    "spec.yaml: model: expected an object, got 5",
+  ]);
+});

@@ -46,8 +46,17 @@ export function toSpecIssues(
       issue.input === undefined
     ) {
       message = "required field is missing";
-    } else if (issue.kind === "schema" && issue.type === "strict_object") {
+    } else if (issue.kind === "schema" && issue.expected === "never") {
       message = `unknown key ${JSON.stringify(issue.input)}`;
+    } else if (issue.kind === "schema" && issue.expected === "Object") {
+      const key = path.split(".").pop();
+      message = issue.input === null
+        ? `expected an object, got null (an empty body: write \`${key}: {}\` for no overrides)`
+        : `expected an object, got ${
+          Array.isArray(issue.input) ? "a list" : issue.received
+        }`;
+    } else if (issue.kind === "schema" && issue.received === "NaN") {
+      message = "expected a finite number, got NaN";
     } else if (issue.type === "variant" && issue.expected) {
       message = `expected kind ${issue.expected}, got ${issue.received}`;
     } else if (issue.kind === "schema" && issue.expected) {
@@ -64,7 +73,9 @@ export function toSpecIssues(
 export function parseWith<
   const S extends v.GenericSchema,
 >(schema: S, value: unknown, file?: string): v.InferOutput<S> {
-  const result = v.safeParse(schema, value);
+  // the first problem of each field only (an infinite weight decay is not
+  // also reported as below its minimum)
+  const result = v.safeParse(schema, value, { abortPipeEarly: true });
   if (!result.success) throw new SpecError(toSpecIssues(result.issues), file);
   return result.output;
 }

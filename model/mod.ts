@@ -60,12 +60,20 @@ export {
   loadStateDict,
   readSafetensors,
   type SafeTensor,
+  type SafeTensorEntry,
   type SafeTensorsFile,
+  type SafeTensorsHeader,
+  SafetensorsReader,
   saveSafetensors,
   stateDict,
   writeSafetensors,
 } from "./safetensors.ts";
-export { type Layout, type ParamSpec, ParamStore } from "./params.ts";
+export {
+  type Layout,
+  mayBeMissing,
+  type ParamSpec,
+  ParamStore,
+} from "./params.ts";
 export { hashString, type InitSpec, Rng, streamSeed } from "./init.ts";
 export { permute, type ScanInputs, selectiveScan } from "./ops.ts";
 export type {

@@ -35,6 +35,17 @@ export interface ParamSpec {
   dtype: "float32" | "int32";
 }
 
+/**
+ * True for the state-dict entries a file may leave out: BatchNorm's
+ * `num_batches_tracked` (PyTorch's `load_state_dict` fills it with 0, and
+ * many exported checkpoints lack it). Every other parameter and buffer is
+ * required.
+ */
+export function mayBeMissing(spec: Pick<ParamSpec, "name">): boolean {
+  return spec.name === "num_batches_tracked" ||
+    spec.name.endsWith(".num_batches_tracked");
+}
+
 /** Internal (TensorFlow.js) shape of a parameter. */
 export function internalShape(spec: ParamSpec): number[] {
   const s = spec.torchShape;

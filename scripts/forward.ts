@@ -20,9 +20,10 @@ import * as tf from "@tensorflow/tfjs";
 import {
   buildModel,
   initBackend,
-  loadStateDict,
+  loadSafetensors,
   readSafetensors,
   type SafeTensor,
+  SafetensorsReader,
   writeSafetensors,
 } from "../model/mod.ts";
 import { readModelConfig, resolveModelConfig } from "../model/config_file.ts";
@@ -68,12 +69,14 @@ async function main(args: string[]): Promise<void> {
   }
   await initBackend(values.backend as BackendName);
 
-  const weights = await readSafetensors(values.weights!);
+  // the header only: the weights are read tensor by tensor when loaded
+  const weights = await SafetensorsReader.open(values.weights!);
+  weights.close();
   let config;
   if (values.config) {
     config = await readModelConfig(values.config);
-  } else if (weights.metadata.config) {
-    config = resolveModelConfig(JSON.parse(weights.metadata.config));
+  } else if (weights.header.metadata.config) {
+    config = resolveModelConfig(JSON.parse(weights.header.metadata.config));
   } else {
     throw new Error(
       `--config is required: ${values.weights} has no "config" metadata`,
@@ -87,7 +90,7 @@ async function main(args: string[]): Promise<void> {
     );
   }
   const model = buildModel(config, 0);
-  loadStateDict(model, weights.tensors, values.weights!);
+  await loadSafetensors(model, values.weights!);
   const x = tf.tidy(() =>
     tf.transpose(
       tf.tensor4d(

@@ -31,11 +31,13 @@ import {
 } from "../dsl/interpret.ts";
 import {
   attributeSets,
+  optionOrigins,
   parseRunArgs,
   resolveExperiment,
+  type SpecOverrides,
   USAGE,
 } from "../dsl/overrides.ts";
-import { loadRawSpec } from "../dsl/load.ts";
+import { loadRawSpec, type RawSpec } from "../dsl/load.ts";
 import * as tf from "@tensorflow/tfjs";
 
 /**
@@ -92,6 +94,34 @@ export function startBanner(
   ].join("\n");
 }
 
+/**
+ * Makes an error raised while running a spec say where its cause is: a
+ * spec error names the spec file (when the error did not) and the `--set`
+ * that gave the value; a dataset error about an option says which preset,
+ * `--set` or the spec put that option there.
+ */
+export function explainError(
+  e: unknown,
+  file: string,
+  raw: RawSpec | undefined,
+  overrides: SpecOverrides,
+): unknown {
+  if (e instanceof SpecError) {
+    return attributeSets(e.inFile(file), overrides.sets);
+  }
+  if (!raw || !(e instanceof Error)) return e;
+  const key = /\boption "?([A-Za-z0-9_]+)"?/.exec(e.message)?.[1];
+  const origin = key ? optionOrigins(raw, overrides).get(key) : undefined;
+  if (origin) {
+    e.message += ` (dataset.options.${key} came from ${origin}${
+      origin.startsWith("--set ")
+        ? ""
+        : "; --set dataset.options=null drops the inherited options"
+    })`;
+  }
+  return e;
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let opts;
@@ -105,8 +135,9 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   }
   const depsModule = Deno.env.get("MERBA_DEPS") || undefined;
+  let raw: RawSpec | undefined;
   try {
-    const raw = await loadRawSpec(opts.spec);
+    raw = await loadRawSpec(opts.spec);
     const spec = resolveExperiment(raw, opts, opts.spec);
     if (opts.dryRun) {
       const deps = await loadDeps(depsModule);
@@ -207,9 +238,7 @@ export async function main(args: string[]): Promise<number> {
       Deno.removeSignalListener("SIGINT", onSigint);
     }
   } catch (e) {
-    return reportError(
-      e instanceof SpecError ? attributeSets(e, opts.sets) : e,
-    );
+    return reportError(explainError(e, opts.spec, raw, opts));
   }
 }
 

@@ -177,9 +177,15 @@ Deno.test("run CLI: SIGINT stops cleanly (exit 130), keeps finished jobs, and a 
 async function runCli(
   args: string[],
   env: Record<string, string> = {},
+  flags: string[] = ["-A"],
 ): Promise<{ code: number; out: string; err: string }> {
   const res = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./run.ts", import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      ...flags,
+      new URL("./run.ts", import.meta.url).pathname,
+      ...args,
+    ],
     env: { MERBA_DEPS: "", MERBA_DEBUG: "", NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "piped",
@@ -209,7 +215,7 @@ function assertOneCleanError(
   assert.match(lines[0], pattern);
 }
 
-Deno.test("run CLI (subprocess): a real corpus without a usable root is one `error:` line saying to pass --data", async () => {
+Deno.test("run CLI (subprocess): a real corpus without a root is one `error:` line saying to pass --data; a root that is not a folder says to check the path", async () => {
   const out = await Deno.makeTempDir();
   try {
     const noRoot = await runCli([TABLE4, "--preset", "paper", "--out", out]);
@@ -228,7 +234,7 @@ Deno.test("run CLI (subprocess): a real corpus without a usable root is one `err
     assertOneCleanError(
       missing,
       1,
-      /dataset "dfme": root \/nonexistent\/DFME does not exist .*pass --data dfme=\/path\/to\/DFME/,
+      /dataset "dfme": root \/nonexistent\/DFME does not exist or is not a folder \(check the path given to --data or dataset\.root\)$/,
     );
     const debug = await runCli([TABLE4, "--preset", "paper", "--out", out], {
       MERBA_DEBUG: "1",
@@ -632,5 +638,199 @@ Deno.test("run CLI (subprocess): with --out on a nearly full tmpfs every failed 
   } finally {
     await new Deno.Command("umount", { args: [mnt] }).output();
     await Deno.remove(mnt, { recursive: true });
+  }
+});
+
+/** `--dry-run` of the example spec on the stand-ins with one `--set`. */
+function dryRunWith(set: string) {
+  return capture([SPEC, "--dry-run", "--backend", "cpu", "--set", set]);
+}
+
+Deno.test("run CLI: --dry-run refuses what cannot run (unknown split, unknown report group, a missing --data root, .inf) with one line naming file and field", async () => {
+  const tests = await dryRunWith("protocol.tests=[testA, testZ]");
+  assert.equal(tests.code, 2, tests.err);
+  assert.equal(
+    tests.err,
+    `error: ${SPEC}: protocol.tests: the dataset has no split "testZ" (its splits: testA, testB, train) (the value came from --set protocol.tests=[testA, testZ])`,
+  );
+  const groups = await dryRunWith("report.groups=[testQ]");
+  assert.equal(groups.code, 2, groups.err);
+  assert.match(
+    groups.err,
+    /^error: .*example_spec\.ts: report\.groups: no group "testQ" \(the groups are the test splits: testA, testB\) \(the value came from --set report\.groups=\[testQ\]\)$/,
+  );
+  const root = await capture([
+    SPEC,
+    "--dry-run",
+    "--backend",
+    "cpu",
+    "--data",
+    "dfme=/nonexistent/DFME",
+  ]);
+  assert.equal(root.code, 1, root.err);
+  assert.equal(
+    root.err,
+    'error: dataset "dfme": root /nonexistent/DFME does not exist or is not a folder (check the path given to --data or dataset.root)',
+  );
+  const inf = await dryRunWith("train.optimizer.lr=.inf");
+  assert.equal(inf.code, 2, inf.err);
+  assert.match(
+    inf.err,
+    /^error: .*example_spec\.ts \(with --set train\.optimizer\.lr, --backend\): train\.optimizer\.lr: expected a finite number, got Infinity \(the value came from --set train\.optimizer\.lr=\.inf\)$/,
+  );
+  const kfold = await dryRunWith("protocol={kind: kfold, k: 100}");
+  assert.equal(kfold.code, 2, kfold.err);
+  assert.match(
+    kfold.err,
+    /^error: .*example_spec\.ts.*: protocol\.k: k = 100 exceeds the dataset's \d+ subjects/,
+  );
+  assert.doesNotMatch(kfold.err, /<spec>/);
+});
+
+Deno.test("run CLI: a YAML spec that extends a TS spec prints a one-line notice that it runs code", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const yaml = join(dir, "child.yaml");
+    await Deno.writeTextFile(yaml, `extends: ${SPEC}\nname: child\n`);
+    const r = await capture([yaml, "--dry-run", "--backend", "cpu"]);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(
+      r.err,
+      `note: ${yaml} extends ${SPEC}, a TypeScript spec: it runs as code, with this process's permissions`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("run CLI (subprocess): --dry-run refuses a DGCM head on 3 classes and absurd model sizes; a preset's dataset option is named when the corpus rejects it", async () => {
+  assertOneCleanError(
+    await runCli([
+      TABLE5,
+      "--dry-run",
+      "--preset",
+      "paper",
+      "--set",
+      "model.head=dgcm",
+    ]),
+    2,
+    /model\.head: the DGCM head needs the 7 emotion classes .*; dataset megc2019 has \[negative, positive, surprise\] \(the value came from --set model\.head=dgcm\)$/,
+  );
+  assertOneCleanError(
+    await runCli([
+      TABLE4,
+      "--dry-run",
+      "--preset",
+      "paper",
+      "--set",
+      "model.dims=[8, 16, 32, 1e9]",
+    ]),
+    2,
+    /model\.dims: the model would have about [\d.]+e\+\d+ parameters \(limit 1e\+9\) \(the value came from --set model\.dims=\[8, 16, 32, 1e9\]\)$/,
+  );
+  const root = await Deno.makeTempDir();
+  try {
+    assertOneCleanError(
+      await runCli([
+        TABLE4,
+        "--dry-run",
+        "--preset",
+        "smoke",
+        "--data",
+        `dfme=${root}`,
+      ]),
+      1,
+      /unknown option "subjects" .*\(dataset\.options\.subjects came from --preset smoke; --set dataset\.options=null drops the inherited options\)$/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("run CLI (subprocess): a TS spec that throws or misses an import is one clean line naming the file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      join(dir, "throws.ts"),
+      'throw new Error("boom");\n',
+    );
+    await Deno.writeTextFile(
+      join(dir, "imports.ts"),
+      'import { x } from "./nope.ts";\nexport default x;\n',
+    );
+    assertOneCleanError(
+      await runCli([join(dir, "throws.ts"), "--dry-run"]),
+      2,
+      /throws\.ts: the spec failed while loading: Error: boom$/,
+    );
+    const missing = await runCli([join(dir, "imports.ts"), "--dry-run"], {
+      NO_COLOR: "",
+    });
+    assertOneCleanError(
+      missing,
+      2,
+      /imports\.ts: the spec failed while loading: .*Module not found/,
+    );
+    assert.ok(!missing.err.includes("\x1b"), "no colour codes");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** The permission flags of `deno task run` (deno.json), in order. */
+async function runTaskFlags(): Promise<string[]> {
+  const config = JSON.parse(
+    await Deno.readTextFile(new URL("../deno.json", import.meta.url)),
+  );
+  const words = (config.tasks.run as string).split(/\s+/);
+  assert.equal(words.slice(0, 2).join(" "), "deno run");
+  return words.slice(2, words.indexOf("scripts/run.ts"));
+}
+
+Deno.test("run CLI (subprocess): the run task needs no network and no blanket -A: workers, git and the real plan all work under its flags", async () => {
+  const flags = await runTaskFlags();
+  assert.ok(
+    !flags.some((f) => /^(-A|--allow-all|--allow-net|--allow-import)/.test(f)),
+    flags.join(" "),
+  );
+  const out = await Deno.makeTempDir();
+  const run = (args: string[], env: Record<string, string>) =>
+    runCli(args, env, flags);
+  try {
+    // two workers on the stand-ins, job records (git commit) and the report
+    const jobs = await run(
+      [
+        SPEC,
+        "--preset",
+        "smoke",
+        "--backend",
+        "cpu",
+        "--jobs",
+        "2",
+        "--out",
+        out,
+      ],
+      {
+        MERBA_DEPS:
+          new URL("../dsl/testdata/stand_in_deps.ts", import.meta.url).href,
+      },
+    );
+    assert.equal(jobs.code, 0, jobs.err);
+    assert.match(jobs.out, /3 run now, 0 failed/);
+    // the real dependencies (model library, BLAS kernels, data layer, cache)
+    const dry = await run([
+      TABLE4,
+      "--preset",
+      "smoke",
+      "--dry-run",
+      "--out",
+      out,
+    ], {
+      MERBA_DEPS: "",
+    });
+    assert.equal(dry.code, 0, dry.err);
+    assert.match(dry.out, /plan: 3 variants/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
   }
 });

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { opticalStrain } from "../flow/mod.ts";
 import type { FlowSample } from "../types.ts";
+import { decodeCachedFlow, encodeCachedFlow } from "../cache.ts";
 import { computeSyntheticFlow, loadSyntheticDataset } from "./dataset.ts";
 import { planSyntheticDataset, resolveSyntheticOptions } from "./plan.ts";
 
@@ -57,9 +58,9 @@ Deno.test("loadSyntheticDataset: shapes, channels, labels and cache reuse with i
     // the cache is really read: a file overwritten with other valid contents is returned as is
     const path = join(cacheDir, "synthetic", files[0]);
     const bytes = await Deno.readFile(path);
-    const view = new DataView(bytes.buffer);
-    view.setFloat32(16, 1234.5, true);
-    await Deno.writeFile(path, bytes);
+    const flow = decodeCachedFlow(bytes)!;
+    flow.data[0] = 1234.5;
+    await Deno.writeFile(path, encodeCachedFlow(flow));
     const c = await loadSyntheticDataset(req);
     assert.equal(c.samples.filter((s) => s.data[0] === 1234.5).length, 1);
     // a truncated (corrupt) file is recomputed to the original values
