@@ -583,8 +583,20 @@ export interface RunExperimentOptions {
   depsModule?: string;
   /** the spec file (for error messages). */
   file?: string;
-  /** show progress bars (default: when stderr is a terminal). */
+  /** show progress bars (default: when stdout and stderr are terminals). */
   progress?: boolean;
+  /**
+   * where plain progress lines go when bars are off (CI logs, pipes,
+   * Slurm; see `dsl/progress.ts`); none when absent.
+   */
+  log?: (line: string) => void;
+  /**
+   * called once the plan is made, before any job runs: the prepared
+   * experiment, the jobs left to run and the parallel workers.
+   */
+  onPlan?: (
+    plan: { prepared: Prepared; pending: Job[]; workers: number },
+  ) => void;
   /** skip the backend initialisation in this thread (tests). */
   skipBackendInit?: boolean;
 }
@@ -613,6 +625,8 @@ export interface RunSummary {
   interrupted: boolean;
   /** report files written. */
   reportFiles: string[];
+  /** what the report was built from (null when no job has finished). */
+  report: ReportInput | null;
   /** the experiment's run folder. */
   dir: string;
 }
@@ -635,10 +649,13 @@ export async function runExperiment(
   const pending: Job[] = [];
   for (const job of selected) if (!(await store.isDone(job))) pending.push(job);
   const workers = Math.max(1, Math.min(options.jobs ?? 1, pending.length));
+  options.onPlan?.({ prepared, pending, workers });
   const { ProgressView } = await import("./progress.ts");
   const progress = new ProgressView(
     pending.length,
-    options.progress ?? Deno.stderr.isTerminal(),
+    options.progress ??
+      (Deno.stdout.isTerminal() && Deno.stderr.isTerminal()),
+    options.log,
   );
   const failed: RunSummary["failed"] = [];
   let ran = 0;
@@ -668,6 +685,7 @@ export async function runExperiment(
           await executeJob(job, prepared.dataset, deps, store, {
             signal: options.signal,
             onStep: (s, t) => progress.step(job, s, t),
+            onEpoch: (record) => progress.epoch(job, record),
           }, context);
           ran++;
           progress.endJob(job, true);
@@ -734,6 +752,7 @@ export async function runExperiment(
     missing: prepared.jobs.length - records.size,
     interrupted: options.signal?.aborted ?? false,
     reportFiles,
+    report: records.size > 0 ? report : null,
     dir: store.dir,
   };
 }

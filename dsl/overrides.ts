@@ -33,6 +33,7 @@ interface ParsedFlags {
   jobs?: string;
   shard?: string;
   "dry-run"?: boolean;
+  verbose?: boolean;
   help?: boolean;
 }
 const parseArgs = (nodeUtil as unknown as {
@@ -88,6 +89,8 @@ export interface RunArgs extends SpecOverrides {
   shard?: { index: number; count: number };
   /** print the resolved spec and the plan; run nothing. */
   dryRun: boolean;
+  /** list every report file written at the end. */
+  verbose: boolean;
   /** print usage. */
   help: boolean;
 }
@@ -110,6 +113,7 @@ Options:
   --jobs N             parallel workers (default: number of cores)
   --shard I/N          run only the I-th (1-based) of N parts of the plan
   --dry-run            print the resolved spec and the job plan, run nothing
+  --verbose            list every report file written at the end
   --help               this text
 `;
 
@@ -174,6 +178,7 @@ export function parseRunArgs(
         jobs: { type: "string" },
         shard: { type: "string" },
         "dry-run": { type: "boolean" },
+        verbose: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -200,6 +205,7 @@ export function parseRunArgs(
       ? Math.max(1, cores)
       : parseInteger("--jobs", values.jobs, 1),
     dryRun: values["dry-run"] ?? false,
+    verbose: values.verbose ?? false,
     help,
     sets: (values.set ?? []).map(parseSet),
   };

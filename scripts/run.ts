@@ -36,6 +36,8 @@ import {
   USAGE,
 } from "../dsl/overrides.ts";
 import { loadRawSpec } from "../dsl/load.ts";
+import type { ReportInput } from "../dsl/engine_types.ts";
+import { markdownTable, summarizeReport } from "../dsl/report/table.ts";
 import * as tf from "@tensorflow/tfjs";
 
 /**
@@ -92,6 +94,56 @@ export function startBanner(
   ].join("\n");
 }
 
+/**
+ * The kernel set of what the backend initialisation reported: its name,
+ * `+openblas` when BLAS kernels serve it. A local stand-in for
+ * `kernelSetLabel` of `model/runtime.ts` (same labels); stand-in
+ * dependencies that report a bare backend name get that name.
+ */
+export function kernelSetOf(info: unknown): string {
+  if (typeof info === "string") return info;
+  const i = info as { name?: unknown; blas?: unknown } | null;
+  if (!i || typeof i.name !== "string") return "unknown";
+  return i.blas != null ? `${i.name}+openblas` : i.name;
+}
+
+/**
+ * The start-of-run line naming the kernel set that runs and, on a slow
+ * path, how to get the fast one.
+ *
+ * @param kernelSet the label (see {@link kernelSetOf}).
+ * @param blasSetting `MERBA_BLAS` as set (`0`/`off`/`false` turn BLAS off).
+ */
+export function kernelLine(kernelSet: string, blasSetting?: string): string {
+  const blasOff = /^(0|off|false)$/i.test(blasSetting ?? "");
+  const getBlas = blasOff
+    ? "unset MERBA_BLAS to use the OpenBLAS kernels (~1.8x faster training)"
+    : "install OpenBLAS for ~1.8x faster training (Debian/Ubuntu: sudo apt-get install libopenblas0-pthread)";
+  const what: Record<string, string> = {
+    "wasm+openblas":
+      "TF.js wasm with OpenBLAS matmul/convolution kernels (the fast CPU path)",
+    "cpu+openblas":
+      "TF.js plain JavaScript kernels with OpenBLAS matmuls (slow: --backend wasm is faster)",
+    "wasm": `plain TF.js wasm kernels — the slow path: ${getBlas}`,
+    "cpu":
+      `TF.js plain JavaScript kernels — the slowest path: use --backend wasm, and ${getBlas}`,
+    "webgpu": "WebGPU",
+    "tensorflow": "TensorFlow C library (tfjs-node)",
+    "tensorflow-gpu": "TensorFlow C library with CUDA (tfjs-node-gpu)",
+  };
+  return `  kernels: ${kernelSet}${
+    what[kernelSet] ? ` — ${what[kernelSet]}` : ""
+  }`;
+}
+
+/**
+ * The result table printed at the end of a run (what the user came for).
+ * The one call to swap for the report module's `formatResultTable(report)`.
+ */
+export function resultTable(report: ReportInput): string {
+  return markdownTable(summarizeReport(report));
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let opts;
@@ -126,7 +178,13 @@ export async function main(args: string[]): Promise<number> {
       );
       return 0;
     }
+    // the kernel set is named before anything runs (jobs in workers start
+    // their own backend, with the same setting)
+    const backend = await (await loadDeps(depsModule)).initBackend(
+      spec.backend,
+    );
     console.log(startBanner(spec, opts.preset, opts.out));
+    console.log(kernelLine(kernelSetOf(backend), Deno.env.get("MERBA_BLAS")));
     const controller = new AbortController();
     let interrupts = 0;
     const onSigint = () => {
@@ -150,6 +208,17 @@ export async function main(args: string[]): Promise<number> {
         signal: controller.signal,
         file: opts.spec,
         depsModule,
+        log: (line) => console.log(line),
+        onPlan: ({ prepared, pending, workers }) => {
+          const jobs = prepared.jobs.length;
+          const folds = new Set(prepared.jobs.map((j) => j.fold.name)).size;
+          console.log(
+            `  dataset: ${prepared.dataset.description}\n` +
+              `  plan:    ${prepared.variants.length} variants × ${spec.seeds.length} seeds × ${folds} folds = ${jobs} jobs; ${pending.length} to run${
+                workers > 1 ? ` (${workers} in parallel)` : ""
+              }, ${jobs - pending.length} already finished`,
+          );
+        },
       });
       console.log(
         `${spec.name}: ${summary.planned} jobs planned, ${summary.selected} selected${
@@ -175,7 +244,17 @@ export async function main(args: string[]): Promise<number> {
           `failed: ${f.variant} seed ${f.seed} fold ${f.fold} (${f.id}):\n${error}`,
         );
       }
-      for (const file of summary.reportFiles) console.log(`report: ${file}`);
+      if (summary.report) console.log(`\n${resultTable(summary.report)}`);
+      if (opts.verbose) {
+        for (const file of summary.reportFiles) console.log(`report: ${file}`);
+      } else if (summary.reportFiles.length > 0) {
+        const index = summary.reportFiles.find((f) =>
+          f.endsWith("index.html")
+        ) ?? `${summary.dir}/report/`;
+        console.log(
+          `report: ${index} (tables, curves, confusion matrices; --verbose lists all ${summary.reportFiles.length} files)`,
+        );
+      }
       if (summary.interrupted) return 130;
       return summary.failed.length ? 1 : 0;
     } finally {
