@@ -11,6 +11,7 @@ import { experiment } from "../dsl/spec.ts";
 import {
   LAPTOP_DFME,
   LAPTOP_MODEL,
+  LAPTOP_SEEDS,
   LAPTOP_TRAIN,
   scalePresets,
 } from "./scales.ts";
@@ -38,11 +39,11 @@ export default experiment({
     },
   },
   train: LAPTOP_TRAIN,
-  seeds: [0],
+  seeds: LAPTOP_SEEDS,
   presets: scalePresets({
     dataset: "dfme",
     epochs: 200,
-    smokeData: { subjects: 24 },
+    smokeData: { subjects: 24, testSubjects: 7 },
   }),
   report: {
     metrics: ["uf1", "uar", "acc"],
