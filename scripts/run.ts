@@ -12,6 +12,13 @@
  * the others; the summary lists it (its message; the stack with
  * `MERBA_DEBUG=1`) and the exit code is 1.
  *
+ * Output: at the start, what runs (experiment, preset, data and its split
+ * sizes, the plan, the kernel set — and on a slow path how to get the fast
+ * one); while it runs, progress bars on a terminal, else plain progress
+ * lines on stdout (`dsl/progress.ts`); at the end, the run's counts, the
+ * result table and one line pointing to `report/index.html` (`--verbose`
+ * lists every report file).
+ *
  * When the jobs ran in this thread (`--jobs 1`) on the wasm backend, the
  * summary also prints the wasm heap's high-water mark (`memory: wasm heap
  * high-water N MiB of 4096 MiB`): the headroom left for a larger
