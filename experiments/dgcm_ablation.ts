@@ -13,6 +13,7 @@ import {
   LAPTOP_MODEL,
   LAPTOP_SEEDS,
   LAPTOP_TRAIN,
+  LAPTOP_VALIDATION,
   scalePresets,
 } from "./scales.ts";
 
@@ -38,6 +39,7 @@ export default experiment({
       train: { alpha: { kind: "constant", start: 1, end: 1 } },
     },
   },
+  validation: LAPTOP_VALIDATION,
   train: LAPTOP_TRAIN,
   seeds: LAPTOP_SEEDS,
   presets: scalePresets({

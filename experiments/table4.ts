@@ -13,6 +13,7 @@ import {
   LAPTOP_MODEL,
   LAPTOP_SEEDS,
   LAPTOP_TRAIN,
+  LAPTOP_VALIDATION,
   scalePresets,
 } from "./scales.ts";
 
@@ -37,6 +38,7 @@ export default experiment({
       model: { head: "dgcm" },
     },
   },
+  validation: LAPTOP_VALIDATION,
   train: LAPTOP_TRAIN,
   seeds: LAPTOP_SEEDS,
   presets: scalePresets({

@@ -14,6 +14,7 @@ import {
   LAPTOP_MODEL,
   LAPTOP_SEEDS,
   LAPTOP_TRAIN,
+  LAPTOP_VALIDATION,
   scalePresets,
 } from "./scales.ts";
 
@@ -28,6 +29,7 @@ export default experiment({
     "model.extractor": ["local", "global"],
     "model.attention": ["local", "global"],
   },
+  validation: LAPTOP_VALIDATION,
   train: LAPTOP_TRAIN,
   seeds: LAPTOP_SEEDS,
   presets: scalePresets({

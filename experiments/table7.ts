@@ -23,6 +23,7 @@ import {
   LAPTOP_MODEL,
   LAPTOP_SEEDS,
   LAPTOP_TRAIN,
+  LAPTOP_VALIDATION,
   scalePresets,
 } from "./scales.ts";
 
@@ -60,6 +61,7 @@ export default experiment({
       model: { scans: ["h", "v", "hz", "vz"] },
     },
   },
+  validation: LAPTOP_VALIDATION,
   train: LAPTOP_TRAIN,
   seeds: LAPTOP_SEEDS,
   presets: scalePresets({

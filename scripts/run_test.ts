@@ -110,7 +110,7 @@ Deno.test("run CLI: runs, then skips finished jobs on a rerun", async () => {
     first.out,
     /1 jobs planned, 1 selected, 0 already finished, 1 run now, 0 failed, 0 missing/,
   );
-  assert.match(first.out, /report: .*report\.json/);
+  assert.match(first.out, /report: .*example-scans\/report\//);
   const second = await capture(args);
   assert.match(second.out, /1 already finished, 0 run now/);
   await Deno.remove(out, { recursive: true });
