@@ -617,8 +617,20 @@ export interface RunExperimentOptions {
   depsModule?: string;
   /** the spec file (for error messages). */
   file?: string;
-  /** show progress bars (default: when stderr is a terminal). */
+  /** show progress bars (default: when stdout and stderr are terminals). */
   progress?: boolean;
+  /**
+   * where plain progress lines go when bars are off (CI logs, pipes,
+   * Slurm; see `dsl/progress.ts`); none when absent.
+   */
+  log?: (line: string) => void;
+  /**
+   * called once the plan is made, before any job runs: the prepared
+   * experiment, the jobs left to run and the parallel workers.
+   */
+  onPlan?: (
+    plan: { prepared: Prepared; pending: Job[]; workers: number },
+  ) => void;
   /** skip the backend initialisation in this thread (tests). */
   skipBackendInit?: boolean;
   /**
@@ -675,6 +687,8 @@ export interface RunSummary {
   interrupted: boolean;
   /** report files written. */
   reportFiles: string[];
+  /** what the report was built from (null when no job has finished). */
+  report: ReportInput | null;
   /** the experiment's run folder. */
   dir: string;
 }
@@ -732,10 +746,13 @@ export async function runExperiment(
     }
   }
   const workers = Math.max(1, Math.min(options.jobs ?? 1, pending.length));
+  options.onPlan?.({ prepared, pending, workers });
   const { ProgressView } = await import("./progress.ts");
   const progress = new ProgressView(
     pending.length,
-    options.progress ?? Deno.stderr.isTerminal(),
+    options.progress ??
+      (Deno.stdout.isTerminal() && Deno.stderr.isTerminal()),
+    options.log,
   );
   // jobs are claimed one at a time, just before they run: other processes
   // on the same store skip them (and this one skips theirs)
@@ -795,6 +812,7 @@ export async function runExperiment(
           await executeJob(job, prepared.dataset, deps, store, {
             signal: options.signal,
             onStep: (s, t) => progress.step(job, s, t),
+            onEpoch: (record) => progress.epoch(job, record),
           }, context);
           ran++;
           progress.endJob(job, true);
@@ -850,6 +868,7 @@ export async function runExperiment(
   let records = new Map<string, JobRecord>();
   let reportFiles: string[] = [];
   let reportError: string | undefined;
+  let lastReport: ReportInput | null = null;
   const late = new Map<string, string>();
   try {
     for (let round = 0; round < 5; round++) {
@@ -859,6 +878,7 @@ export async function runExperiment(
         (job, problem) => late.set(job.id, problem),
       );
       const report = buildReportInput(spec, prepared, records);
+      lastReport = report;
       reportFiles = records.size > 0
         ? await deps.writeReport(report, join(store.dir, "report"))
         : [];
@@ -891,6 +911,7 @@ export async function runExperiment(
     interrupted: options.signal?.aborted ?? false,
     reportFiles,
     ...(reportError !== undefined ? { reportError } : {}),
+    report: records.size > 0 ? lastReport : null,
     dir: store.dir,
   };
 }

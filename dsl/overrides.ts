@@ -35,6 +35,7 @@ interface ParsedFlags {
   "dry-run"?: boolean;
   "no-redo"?: boolean;
   "allow-mixed-kernels"?: boolean;
+  verbose?: boolean;
   help?: boolean;
 }
 const parseArgs = (nodeUtil as unknown as {
@@ -94,6 +95,8 @@ export interface RunArgs extends SpecOverrides {
   noRedo: boolean;
   /** resume a store whose finished jobs ran on another kernel set. */
   allowMixedKernels: boolean;
+  /** list every report file written at the end. */
+  verbose: boolean;
   /** print usage. */
   help: boolean;
 }
@@ -122,6 +125,7 @@ Options:
                        resume even when finished jobs ran on another kernel
                        set (e.g. MERBA_BLAS=0 after OpenBLAS): one table then
                        mixes both
+  --verbose            list every report file written at the end
   --help               this text
 `;
 
@@ -188,6 +192,7 @@ export function parseRunArgs(
         "dry-run": { type: "boolean" },
         "no-redo": { type: "boolean" },
         "allow-mixed-kernels": { type: "boolean" },
+        verbose: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -216,6 +221,7 @@ export function parseRunArgs(
     dryRun: values["dry-run"] ?? false,
     noRedo: values["no-redo"] ?? false,
     allowMixedKernels: values["allow-mixed-kernels"] ?? false,
+    verbose: values.verbose ?? false,
     help,
     sets: (values.set ?? []).map(parseSet),
   };

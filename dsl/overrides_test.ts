@@ -40,6 +40,7 @@ Deno.test("parseRunArgs reads every flag", () => {
     "--shard",
     "2/4",
     "--dry-run",
+    "--verbose",
   ], 2);
   assert.equal(a.spec, "spec.ts");
   assert.equal(a.preset, "smoke");
@@ -56,10 +57,12 @@ Deno.test("parseRunArgs reads every flag", () => {
   assert.equal(a.jobs, 3);
   assert.deepEqual(a.shard, { index: 2, count: 4 });
   assert.equal(a.dryRun, true);
+  assert.equal(a.verbose, true);
   const d = parseRunArgs(["s.yaml"], 5);
   assert.equal(d.jobs, 5, "default jobs = cores");
   assert.equal(d.out, "runs");
   assert.equal(d.dryRun, false);
+  assert.equal(d.verbose, false);
 });
 
 Deno.test("--set values are YAML scalars and flow collections", () => {

@@ -11,6 +11,7 @@
  * @module
  */
 import type { FlowDataset } from "../data/types.ts";
+import type { EpochRecord } from "./engine_types.ts";
 import {
   type Deps,
   describeJobFailure,
@@ -45,6 +46,7 @@ export const WORKER_TAG = "merba-dsl-worker";
 export type WorkerReply =
   | { type: "ready" }
   | { type: "step"; id: string; step: number; total: number }
+  | { type: "epoch"; id: string; record: EpochRecord }
   | { type: "done"; id: string }
   | {
     type: "error";
@@ -103,6 +105,7 @@ async function onMessage(
       await executeJob(job, state.dataset, state.deps, state.store, {
         onStep: (step, total) =>
           post({ type: "step", id: job.id, step, total }),
+        onEpoch: (record) => post({ type: "epoch", id: job.id, record }),
       }, state.context);
       post({ type: "done", id: job.id });
     } catch (err) {

@@ -154,6 +154,9 @@ export function runInWorkers(
           case "step":
             if (job) options.progress?.step(job, msg.step, msg.total);
             return;
+          case "epoch":
+            if (job) options.progress?.epoch(job, msg.record);
+            return;
           case "done":
             if (job) {
               options.gate?.end(job);

@@ -79,6 +79,7 @@ Deno.test("aborting the pool terminates the workers; unfinished jobs have no don
   const progress = {
     startJob() {},
     step() {},
+    epoch() {},
     endJob(_job: unknown, ok: boolean) {
       if (ok && ++ended === 1) controller.abort();
     },

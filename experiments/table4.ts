@@ -11,7 +11,9 @@ import {
   LAPTOP_DFME,
   LAPTOP_MAMBAVISION,
   LAPTOP_MODEL,
+  LAPTOP_SEEDS,
   LAPTOP_TRAIN,
+  LAPTOP_VALIDATION,
   scalePresets,
 } from "./scales.ts";
 
@@ -36,12 +38,13 @@ export default experiment({
       model: { head: "dgcm" },
     },
   },
+  validation: LAPTOP_VALIDATION,
   train: LAPTOP_TRAIN,
-  seeds: [0],
+  seeds: LAPTOP_SEEDS,
   presets: scalePresets({
     dataset: "dfme",
     epochs: 200,
-    smokeData: { subjects: 24 },
+    smokeData: { subjects: 24, testSubjects: 7 },
     mambaVisionVariants: ["MambaVision-B"],
   }),
   report: {

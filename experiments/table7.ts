@@ -21,7 +21,9 @@ import { experiment } from "../dsl/spec.ts";
 import {
   LAPTOP_DFME,
   LAPTOP_MODEL,
+  LAPTOP_SEEDS,
   LAPTOP_TRAIN,
+  LAPTOP_VALIDATION,
   scalePresets,
 } from "./scales.ts";
 
@@ -59,12 +61,13 @@ export default experiment({
       model: { scans: ["h", "v", "hz", "vz"] },
     },
   },
+  validation: LAPTOP_VALIDATION,
   train: LAPTOP_TRAIN,
-  seeds: [0],
+  seeds: LAPTOP_SEEDS,
   presets: scalePresets({
     dataset: "dfme",
     epochs: 200,
-    smokeData: { subjects: 24 },
+    smokeData: { subjects: 24, testSubjects: 7 },
   }),
   report: {
     metrics: ["uf1", "uar", "acc"],

@@ -12,6 +12,13 @@
  * the others; the summary lists it (its message; the stack with
  * `MERBA_DEBUG=1`) and the exit code is 1.
  *
+ * Output: at the start, what runs (experiment, preset, data and its split
+ * sizes, the plan, the kernel set — and on a slow path how to get the fast
+ * one); while it runs, progress bars on a terminal, else plain progress
+ * lines on stdout (`dsl/progress.ts`); at the end, the run's counts, the
+ * result table and one line pointing to `report/index.html` (`--verbose`
+ * lists every report file).
+ *
  * When the jobs ran in this thread (`--jobs 1`) on the wasm backend, the
  * summary also prints the wasm heap's high-water mark (`memory: wasm heap
  * high-water N MiB of 4096 MiB`): the headroom left for a larger
@@ -38,6 +45,9 @@ import {
   USAGE,
 } from "../dsl/overrides.ts";
 import { loadRawSpec, type RawSpec } from "../dsl/load.ts";
+import type { ReportInput } from "../dsl/engine_types.ts";
+import { formatResultTable, summarizeReport } from "../dsl/report/table.ts";
+import { kernelSetLabel, type KernelSetSource } from "../model/kernel_set.ts";
 import * as tf from "@tensorflow/tfjs";
 
 /**
@@ -122,6 +132,55 @@ export function explainError(
   return e;
 }
 
+/**
+ * The kernel set of what the backend initialisation reported
+ * (`kernelSetLabel`: its name, `+openblas` when BLAS kernels serve it);
+ * stand-in dependencies that report a bare backend name get that name.
+ */
+export function kernelSetOf(info: unknown): string {
+  if (typeof info === "string") return info;
+  const i = info as KernelSetSource | null;
+  if (!i || typeof i.name !== "string") return "unknown";
+  return kernelSetLabel(i);
+}
+
+/**
+ * The start-of-run line naming the kernel set that runs and, on a slow
+ * path, how to get the fast one.
+ *
+ * @param kernelSet the label (see {@link kernelSetOf}).
+ * @param blasSetting `MERBA_BLAS` as set (`0`/`off`/`false` turn BLAS off).
+ */
+export function kernelLine(kernelSet: string, blasSetting?: string): string {
+  const blasOff = /^(0|off|false)$/i.test(blasSetting ?? "");
+  const getBlas = blasOff
+    ? "unset MERBA_BLAS to use the OpenBLAS kernels (~1.8x faster training)"
+    : "install OpenBLAS for ~1.8x faster training (Debian/Ubuntu: sudo apt-get install libopenblas0-pthread)";
+  const what: Record<string, string> = {
+    "wasm+openblas":
+      "TF.js wasm with OpenBLAS matmul/convolution kernels (the fast CPU path)",
+    "cpu+openblas":
+      "TF.js plain JavaScript kernels with OpenBLAS matmuls (slow: --backend wasm is faster)",
+    "wasm": `plain TF.js wasm kernels — the slow path: ${getBlas}`,
+    "cpu":
+      `TF.js plain JavaScript kernels — the slowest path: use --backend wasm, and ${getBlas}`,
+    "webgpu": "WebGPU",
+    "tensorflow": "TensorFlow C library (tfjs-node)",
+    "tensorflow-gpu": "TensorFlow C library with CUDA (tfjs-node-gpu)",
+  };
+  return `  kernels: ${kernelSet}${
+    what[kernelSet] ? ` — ${what[kernelSet]}` : ""
+  }`;
+}
+
+/**
+ * The result table printed at the end of a run (what the user came for).
+ * The one call to swap for the report module's `formatResultTable(report)`.
+ */
+export function resultTable(report: ReportInput): string {
+  return formatResultTable(summarizeReport(report));
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let opts;
@@ -157,7 +216,13 @@ export async function main(args: string[]): Promise<number> {
       );
       return 0;
     }
+    // the kernel set is named before anything runs (jobs in workers start
+    // their own backend, with the same setting)
+    const backend = await (await loadDeps(depsModule)).initBackend(
+      spec.backend,
+    );
     console.log(startBanner(spec, opts.preset, opts.out));
+    console.log(kernelLine(kernelSetOf(backend), Deno.env.get("MERBA_BLAS")));
     const controller = new AbortController();
     let interrupts = 0;
     const onSigint = () => {
@@ -183,6 +248,17 @@ export async function main(args: string[]): Promise<number> {
         depsModule,
         noRedo: opts.noRedo,
         allowMixedKernels: opts.allowMixedKernels,
+        log: (line) => console.log(line),
+        onPlan: ({ prepared, pending, workers }) => {
+          const jobs = prepared.jobs.length;
+          const folds = new Set(prepared.jobs.map((j) => j.fold.name)).size;
+          console.log(
+            `  dataset: ${prepared.dataset.description}\n` +
+              `  plan:    ${prepared.variants.length} variants × ${spec.seeds.length} seeds × ${folds} folds = ${jobs} jobs; ${pending.length} to run${
+                workers > 1 ? ` (${workers} in parallel)` : ""
+              }, ${jobs - pending.length} already finished`,
+          );
+        },
       });
       console.log(
         `${spec.name}: ${summary.planned} jobs planned, ${summary.selected} selected${
@@ -226,7 +302,17 @@ export async function main(args: string[]): Promise<number> {
           `failed: ${f.variant} seed ${f.seed} fold ${f.fold} (${f.id}):\n${error}`,
         );
       }
-      for (const file of summary.reportFiles) console.log(`report: ${file}`);
+      if (summary.report) console.log(`\n${resultTable(summary.report)}`);
+      if (opts.verbose) {
+        for (const file of summary.reportFiles) console.log(`report: ${file}`);
+      } else if (summary.reportFiles.length > 0) {
+        const index = summary.reportFiles.find((f) =>
+          f.endsWith("index.html")
+        ) ?? `${summary.dir}/report/`;
+        console.log(
+          `report: ${index} (tables, curves, confusion matrices; --verbose lists all ${summary.reportFiles.length} files)`,
+        );
+      }
       if (summary.reportError !== undefined) {
         console.error(
           `error: report not written (the finished jobs' records are kept): ${summary.reportError}`,

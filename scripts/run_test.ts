@@ -1,6 +1,12 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { main, startBanner, wasmHeapBytes } from "./run.ts";
+import {
+  kernelLine,
+  kernelSetOf,
+  main,
+  startBanner,
+  wasmHeapBytes,
+} from "./run.ts";
 import * as tf from "@tensorflow/tfjs";
 
 const SPEC =
@@ -104,7 +110,7 @@ Deno.test("run CLI: runs, then skips finished jobs on a rerun", async () => {
     first.out,
     /1 jobs planned, 1 selected, 0 already finished, 1 run now, 0 failed, 0 missing/,
   );
-  assert.match(first.out, /report: .*report\.json/);
+  assert.match(first.out, /report: .*example-scans\/report\//);
   const second = await capture(args);
   assert.match(second.out, /1 already finished, 0 run now/);
   await Deno.remove(out, { recursive: true });
@@ -833,4 +839,126 @@ Deno.test("run CLI (subprocess): the run task needs no network and no blanket -A
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+const STAND_IN =
+  new URL("../dsl/testdata/stand_in_deps.ts", import.meta.url).href;
+
+/** Variant h of the example spec, 2 seeds × 3 epochs, on the stand-ins. */
+function pipedRun(
+  out: string,
+  jobs: string,
+  extra: string[] = [],
+  env: Record<string, string> = {},
+) {
+  return runCli([
+    SPEC,
+    "--preset",
+    "smoke",
+    "--set",
+    "train.epochs=3",
+    "--variant",
+    "h",
+    "--seed",
+    "1,2",
+    "--backend",
+    "cpu",
+    "--jobs",
+    jobs,
+    "--out",
+    out,
+    ...extra,
+  ], { MERBA_DEPS: STAND_IN, ...env });
+}
+
+Deno.test("run CLI (subprocess, stdout piped): plain progress lines per epoch and per job, at a bounded count", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    for (const jobs of ["1", "2"]) {
+      // MERBA_PROGRESS_INTERVAL=0: every epoch of every job gets its line
+      const dir = join(out, `every-${jobs}`);
+      const every = await pipedRun(dir, jobs, [], {
+        MERBA_PROGRESS_INTERVAL: "0",
+      });
+      assert.equal(every.code, 0, every.err);
+      const lines = every.out.split("\n");
+      const epochLines = lines.filter((l) =>
+        /^job \d+\/2 .*: epoch \d\/3, loss [\d.]+/.test(l)
+      );
+      const doneLines = lines.filter((l) =>
+        /^job \d+\/2 .*: done in \S+ \(\d\/2 finished\) \| elapsed \S+, ETA \S+$/
+          .test(l)
+      );
+      assert.equal(epochLines.length, 2 * 3, every.out);
+      assert.equal(doneLines.length, 2, every.out);
+      assert.match(
+        epochLines[0],
+        /^job 1\/2 h seed 1 split: epoch \d\/3, loss [\d.]+(, val uf1 [\d.]+)? \| elapsed \S+, ETA \S+$/,
+      );
+      assert.doesNotMatch(
+        every.err,
+        /█|░/,
+        "no bars when stdout is not a terminal",
+      );
+    }
+    // the default interval (10 s) lets at most one line per epoch through,
+    // and always the job's own line
+    const dflt = await pipedRun(join(out, "default"), "1");
+    assert.equal(dflt.code, 0, dflt.err);
+    const progress = dflt.out.split("\n").filter((l) => /^job \d+\/2 /.test(l));
+    assert.ok(progress.length >= 2 && progress.length <= 2 * 4, dflt.out);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("run CLI (subprocess): says which kernel set runs, ends with the result table and one line pointing to the report; --verbose lists the files", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const r = await pipedRun(out, "1");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^ {2}kernels: cpu — TF\.js plain JavaScript kernels/m);
+    assert.match(
+      r.out,
+      /^ {2}plan: {4}1 variants × 2 seeds × 1 folds = 2 jobs; 2 to run, 0 already finished$/m,
+    );
+    assert.match(r.out, /^ {2}dataset: tiny synthetic flows/m);
+    const tail = r.out.trimEnd().split("\n");
+    assert.match(
+      tail.at(-1)!,
+      /^report: .*example-scans\/report\/ \(.*--verbose lists all \d+ files\)$/,
+    );
+    const table = tail.filter((l) => l.startsWith("|"));
+    assert.match(table[0], /^\| Method \| Test A UF1 /);
+    assert.equal(table.filter((l) => /\(ours\)/.test(l)).length, 1);
+    assert.equal(r.out.match(/^report: /gm)!.length, 1);
+    const verbose = await pipedRun(out, "1", ["--verbose"]);
+    assert.equal(verbose.code, 0, verbose.err);
+    assert.match(verbose.out, /2 already finished, 0 run now/);
+    assert.ok(verbose.out.match(/^report: /gm)!.length >= 1);
+    assert.match(verbose.out, /^report: .*report\.json$/m);
+    assert.match(verbose.out, /^\| Method/m);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("kernelSetOf labels a backend by name and BLAS; kernelLine says how to get off a slow path", () => {
+  assert.equal(
+    kernelSetOf({ name: "wasm", blas: { path: "x" } }),
+    "wasm+openblas",
+  );
+  assert.equal(kernelSetOf({ name: "wasm", blas: null }), "wasm");
+  assert.equal(kernelSetOf("cpu"), "cpu");
+  assert.match(
+    kernelLine("wasm+openblas"),
+    /kernels: wasm\+openblas — .*fast CPU path/,
+  );
+  assert.match(
+    kernelLine("wasm"),
+    /slow path: install OpenBLAS .*apt-get install libopenblas0-pthread/,
+  );
+  assert.match(kernelLine("wasm", "0"), /slow path: unset MERBA_BLAS/);
+  assert.match(kernelLine("cpu"), /use --backend wasm/);
+  assert.match(kernelLine("webgpu"), /kernels: webgpu — WebGPU/);
 });

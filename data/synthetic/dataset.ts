@@ -122,8 +122,9 @@ export function describePlan(plan: SyntheticPlan): string {
  * `req.options` (all optional, validated; unknown names are errors): `seed`
  * (integer, default 1), `subjects` (default 24 / 17), `samplesPerSubject`
  * (default 8 / 10), `renderSize` (default 64), `intensity` (AU gain
- * multiplier, default 1), `tvl1` (TV-L1 option overrides; default OpenCV's).
- * The defaults give 192 / 170 clips, which with TV-L1 at 64 px (OpenCV's
+ * multiplier, default 1), `tvl1` (TV-L1 option overrides; default OpenCV's),
+ * `testSubjects` (synthetic-dfme: how many of the subjects form Test A/B;
+ * default: DFME's proportions). The defaults give 192 / 170 clips, which with TV-L1 at 64 px (OpenCV's
  * default options) took about 6 s each the first time on this loaded 2-core
  * machine, and 0.02 s from the cache. `req.root` is not used (nothing is
  * read from disk but the cache).

@@ -48,6 +48,13 @@ export interface SyntheticOptions {
   intensity: number;
   /** TV-L1 options passed to `tvl1Flow` (partial; the defaults fill the rest). */
   tvl1: Record<string, number | boolean>;
+  /**
+   * synthetic-dfme only: how many of the `subjects` form the test splits
+   * (Test A : Test B as 474 : 299, each ≥ 1), the rest being training
+   * subjects — large test sets beside a small training set. Absent: the
+   * subjects are split train : testA : testB as 1856 : 474 : 299.
+   */
+  testSubjects?: number;
 }
 
 /** Default options per flavour: small enough for a two-minute smoke run. */
@@ -79,6 +86,7 @@ const OPTION_NAMES = [
   "renderSize",
   "intensity",
   "tvl1",
+  "testSubjects",
 ] as const;
 
 function fail(flavour: string, msg: string): never {
@@ -188,7 +196,31 @@ export function resolveSyntheticOptions(
     }
     tvl1 = { ...(v as Record<string, number | boolean>) };
   }
-  return { seed, subjects, samplesPerSubject, renderSize, intensity, tvl1 };
+  const out: SyntheticOptions = {
+    seed,
+    subjects,
+    samplesPerSubject,
+    renderSize,
+    intensity,
+    tvl1,
+  };
+  if (raw.testSubjects !== undefined) {
+    if (flavour !== "synthetic-dfme") {
+      fail(
+        flavour,
+        "option 'testSubjects' applies to synthetic-dfme only (the composite has no test splits)",
+      );
+    }
+    out.testSubjects = intOption(
+      flavour,
+      raw,
+      "testSubjects",
+      2,
+      subjects - 1,
+      0,
+    );
+  }
+  return out;
 }
 
 /** Paper Table II: DFME-public class counts per split (EMOTIONS_7 order). */
@@ -567,7 +599,9 @@ function assignLabels(
  * Plans a synthetic dataset.
  *
  * synthetic-dfme: subjects are split train/testA/testB in proportion to the
- * DFME-public split sizes (1856 : 474 : 299, each split ≥ 1 subject); every
+ * DFME-public split sizes (1856 : 474 : 299, each split ≥ 1 subject), or,
+ * with `testSubjects`, that many subjects go to testA/testB (474 : 299) and
+ * the rest to train; every
  * subject has `samplesPerSubject` clips; each split's class counts follow its
  * row of the paper's Table II (each class ≥ 1 when the split has ≥ 7 clips).
  *
@@ -588,11 +622,11 @@ export function planSyntheticDataset(
   const samples: SyntheticSamplePlan[] = [];
   if (flavour === "synthetic-dfme") {
     const splits = Object.keys(DFME_TABLE);
-    const splitSizes = apportion(
-      nSubjects,
-      splits.map((s) => DFME_TABLE[s].reduce((a, b) => a + b, 0)),
-      1,
-    );
+    const sizes = splits.map((s) => DFME_TABLE[s].reduce((a, b) => a + b, 0));
+    const nTest = options.testSubjects;
+    const splitSizes = nTest === undefined
+      ? apportion(nSubjects, sizes, 1)
+      : [nSubjects - nTest, ...apportion(nTest, sizes.slice(1), 1)];
     const order = makeRng(seed, "dfme-split").shuffle(
       Array.from({ length: nSubjects }, (_, i) => i),
     );

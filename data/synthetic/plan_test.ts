@@ -115,6 +115,39 @@ Deno.test("synthetic-dfme default: 192 clips, 24 subjects split 17/4/3, Table II
   assert.equal(new Set(p.samples.map((s) => s.record.id)).size, 192);
 });
 
+Deno.test("synthetic-dfme testSubjects: that many of the subjects form Test A and Test B (474:299), the rest train", () => {
+  const p = plan("synthetic-dfme", { subjects: 94, testSubjects: 66 });
+  const subjectsPerSplit = count(p.subjects, (s) => s.split!);
+  assert.deepEqual(Object.fromEntries(subjectsPerSplit), {
+    train: 28,
+    testA: 40,
+    testB: 26,
+  });
+  const clips = count(p.samples, (s) => s.record.split!);
+  assert.equal(clips.get("testB"), 208);
+  assert.equal(clips.get("testA"), 320);
+  // without the option the split stays proportional to DFME's
+  const d = plan("synthetic-dfme", { subjects: 94 });
+  assert.deepEqual(
+    Object.fromEntries(count(d.subjects, (s) => s.split!)),
+    { train: 66, testA: 17, testB: 11 },
+  );
+  assert.throws(
+    () =>
+      resolveSyntheticOptions("synthetic-dfme", {
+        subjects: 10,
+        testSubjects: 10,
+      }),
+    /option 'testSubjects' must be an integer in \[2, 9\], got 10/,
+  );
+  assert.throws(
+    () => resolveSyntheticOptions("synthetic-3db", { testSubjects: 4 }),
+    /synthetic-3db: option 'testSubjects' applies to synthetic-dfme only/,
+  );
+  // the default options do not name it (cache keys of existing sets unchanged)
+  assert.ok(!("testSubjects" in resolveSyntheticOptions("synthetic-dfme")));
+});
+
 Deno.test("synthetic-dfme: splits are subject-disjoint and every clip renders its own label", () => {
   for (const seed of [1, 2, 3]) {
     const p = plan("synthetic-dfme", {
