@@ -565,6 +565,25 @@ export async function readRecords(
   return out;
 }
 
+/**
+ * (Re)writes an experiment's report (`<store>/report/`) from whatever
+ * records of its plan exist; writes nothing when no job has finished.
+ * Returns the files written and how many jobs have records.
+ */
+export async function writeExperimentReport(
+  spec: Experiment,
+  prepared: Prepared,
+  store: RunStore,
+  deps: Pick<Deps, "writeReport">,
+): Promise<{ files: string[]; finished: number }> {
+  const records = await readRecords(store, prepared.jobs);
+  const report = buildReportInput(spec, prepared, records);
+  const files = records.size > 0
+    ? await deps.writeReport(report, join(store.dir, "report"))
+    : [];
+  return { files, finished: records.size };
+}
+
 /** Options of {@link runExperiment}. */
 export interface RunExperimentOptions {
   /** run store root (default `runs`). */
@@ -575,6 +594,11 @@ export interface RunExperimentOptions {
   jobs?: number;
   /** run only this shard (1-based index). */
   shard?: { index: number; count: number };
+  /**
+   * run only the jobs with these ids (a Slurm array task's jobs); an id
+   * that is not in the plan is an error.
+   */
+  jobIds?: string[];
   /** stops cleanly: finished jobs are kept, in-flight ones abandoned. */
   signal?: AbortSignal;
   /** dependencies (default: {@link loadDeps} of `depsModule`). */
@@ -587,6 +611,8 @@ export interface RunExperimentOptions {
   progress?: boolean;
   /** skip the backend initialisation in this thread (tests). */
   skipBackendInit?: boolean;
+  /** write the report (default true; Slurm array tasks leave it to the submitter). */
+  report?: boolean;
 }
 
 /** What a run did. */
@@ -629,9 +655,21 @@ export async function runExperiment(
     variants: options.variants,
     file: options.file,
   });
-  const selected = options.shard
+  let selected = options.shard
     ? shardJobs(prepared.jobs, options.shard.index, options.shard.count)
     : prepared.jobs;
+  if (options.jobIds) {
+    const ids = new Set(options.jobIds);
+    const unknown = [...ids].filter((id) => !selected.some((j) => j.id === id));
+    if (unknown.length > 0) {
+      throw new Error(
+        `job ${unknown.join(", ")} is not in the plan of ${
+          options.file ?? spec.name
+        } (were the spec or its flags changed since the submission?)`,
+      );
+    }
+    selected = selected.filter((j) => ids.has(j.id));
+  }
   const pending: Job[] = [];
   for (const job of selected) if (!(await store.isDone(job))) pending.push(job);
   const workers = Math.max(1, Math.min(options.jobs ?? 1, pending.length));
@@ -720,18 +758,16 @@ export async function runExperiment(
   } finally {
     progress.stop();
   }
-  const records = await readRecords(store, prepared.jobs);
-  const report = buildReportInput(spec, prepared, records);
-  const reportFiles = records.size > 0
-    ? await deps.writeReport(report, join(store.dir, "report"))
-    : [];
+  const { files: reportFiles, finished } = options.report === false
+    ? { files: [], finished: (await readRecords(store, prepared.jobs)).size }
+    : await writeExperimentReport(spec, prepared, store, deps);
   return {
     planned: prepared.jobs.length,
     selected: selected.length,
     skipped: selected.length - pending.length,
     ran,
     failed,
-    missing: prepared.jobs.length - records.size,
+    missing: prepared.jobs.length - finished,
     interrupted: options.signal?.aborted ?? false,
     reportFiles,
     dir: store.dir,
