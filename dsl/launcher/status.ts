@@ -16,7 +16,8 @@
  */
 import { claimIsLive, readClaim } from "../claims.ts";
 import type { Job } from "../plan.ts";
-import type { RunStore } from "../store.ts";
+import { join } from "node:path";
+import { JOB_FILES, type RunStore } from "../store.ts";
 import {
   placements,
   readSubmissions,
@@ -73,8 +74,10 @@ const RUNNING_STATES = new Set([
 /**
  * The line of a task log that says why a job failed: the error printed
  * under `failed: … (<jobId>):` when the run reported the job failed, else
- * the last line mentioning an error (Slurm's `*** … CANCELLED ***`, a
- * `error: …` line), else the last line; null for an empty log.
+ * the last of Slurm's `*** … ***` lines (`CANCELLED`, `DUE TO TIME
+ * LIMIT`), else the last line mentioning an error, else the last line
+ * naming a way to die (killed, out of memory, SIGTERM), else the last
+ * line; null for an empty log.
  */
 export function failureLine(log: string, jobId?: string): string | null {
   // deno-lint-ignore no-control-regex
@@ -86,10 +89,17 @@ export function failureLine(log: string, jobId?: string): string | null {
     );
     if (at >= 0 && at + 1 < lines.length) return lines[at + 1];
   }
-  for (let i = lines.length - 1; i >= 0; i--) {
-    if (/error|cancelled|killed|out of memory|oom|time limit/i.test(lines[i])) {
-      return lines[i];
-    }
+  // Slurm's own `*** JOB … CANCELLED/DUE TO TIME LIMIT … ***`, then an
+  // error line, then any line naming a way to die
+  for (
+    const pattern of [
+      /\*\*\*.*\*\*\*/,
+      /error/i,
+      /cancelled|killed|out of memory|oom|time limit|sigterm/i,
+    ]
+  ) {
+    const line = lines.findLast((l) => pattern.test(l));
+    if (line) return line;
   }
   return lines.at(-1) ?? null;
 }
@@ -219,10 +229,14 @@ export async function studyStatus(
       const line = text === null
         ? "no log (the task never started?)"
         : failureLine(text, job.id) ?? "empty log";
+      const started = await Deno.stat(join(store.jobDir(job), JOB_FILES.job))
+        .then(() => true, () => false);
       out.push({
         ...base,
         state: "failed",
-        detail: `slurm ${where} ${how} without finishing it: ${line}`,
+        detail: `slurm ${where} ${how} ${
+          started ? "without finishing it" : "before starting it"
+        }: ${line}`,
       });
     }
   }

@@ -48,7 +48,10 @@ export interface SlurmRunInput {
   launcher: LauncherChoice;
   /** module exporting stand-in `deps` (tests), as for a local run. */
   depsModule?: string;
-  /** seconds between queue polls with `--wait` (default 5). */
+  /**
+   * the longest wait between queue polls with `--wait`, in seconds
+   * (default 30): polls start 2 s apart and back off while nothing changes.
+   */
   pollSeconds?: number;
 }
 
@@ -189,7 +192,7 @@ export async function runOnSlurm(input: SlurmRunInput): Promise<number> {
   });
   const store = new RunStore(resolve(args.out), spec.name);
   const max = launcher.slurm.maxAttempts;
-  const poll = (input.pollSeconds ?? 5) * 1000;
+  const maxPoll = (input.pollSeconds ?? 30) * 1000;
   let status = await studyStatus(store, prepared.jobs);
   let submitted = false;
   let exhausted = 0;
@@ -221,7 +224,7 @@ export async function runOnSlurm(input: SlurmRunInput): Promise<number> {
       const s = launcher.slurm;
       console.log(
         `${spec.name}: submitted ${todo.length} of ${prepared.jobs.length} jobs${
-          retry ? ` (${retry} again)` : ""
+          retry ? ` (${retry} of them again)` : ""
         } as Slurm job ${sub.slurmJobId}: ${sub.tasks} array task${
           sub.tasks === 1 ? "" : "s"
         } of up to ${s.jobsPerTask} job${s.jobsPerTask === 1 ? "" : "s"}${
@@ -249,9 +252,12 @@ export async function runOnSlurm(input: SlurmRunInput): Promise<number> {
     // --wait: follow the queue until no task of this study is left in it
     let last = "";
     let unknown = 0;
+    let poll = 2000;
     for (;;) {
       status = await studyStatus(store, prepared.jobs);
       const line = statusSummary(spec.name, status);
+      // poll often while things change, back off while they do not
+      poll = line === last ? Math.min(maxPoll, poll * 1.5) : 2000;
       if (line !== last) console.log(line);
       last = line;
       if (!status.queueKnown) {
