@@ -16,6 +16,7 @@
 import { strict as assert } from "node:assert";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { reportFiles } from "../scripts/testing.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -111,23 +112,6 @@ async function cloneLike(prefix: string): Promise<string> {
     await Deno.symlink(join(ROOT, e.name), join(dir, e.name));
   }
   return dir;
-}
-
-/** Report files (relative path → bytes), without `meta.json` (its time). */
-async function reportFiles(dir: string): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  const walk = async (d: string, rel: string) => {
-    for await (const entry of Deno.readDir(d)) {
-      const path = join(d, entry.name);
-      const r = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory) await walk(path, r);
-      else if (entry.name !== "meta.json") {
-        files.set(r, await Deno.readFile(path));
-      }
-    }
-  };
-  await walk(dir, "");
-  return files;
 }
 
 async function assertSameReport(dir: string, reference: string): Promise<void> {

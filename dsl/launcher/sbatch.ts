@@ -9,7 +9,8 @@
  * root, spec, the Deno binary, `deno.json`), sets `DENO_DIR` to the cache
  * the submitting Deno used, runs Deno with `--cached-only` (compute nodes
  * need no internet; the cache and `node_modules` must be on the shared
- * filesystem), and exports the `MERBA_*` settings of the submission.
+ * filesystem), and exports the `MERBA_*` settings of the submission (and
+ * unsets any other `MERBA_*` the node's login environment may set).
  *
  * @module
  */
@@ -112,6 +113,8 @@ export function arrayScript(input: ArrayScriptInput): string {
     "export DENO_NO_UPDATE_CHECK=1",
     "export NO_COLOR=1",
     `export PATH=${q(denoBin)}:/usr/local/bin:/usr/bin:/bin`,
+    "# the MERBA_* settings of the submission, and no others",
+    "for v in $(compgen -e | grep '^MERBA_'); do unset \"$v\"; done",
     ...env,
     `cd ${q(input.cwd)} || exit 1`,
     'task="${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"',
