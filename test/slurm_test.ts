@@ -11,7 +11,11 @@
  * - killing one array task in the middle of a job shows in `status` (failed,
  *   with Slurm's cancel line and the task's log), `report` writes the half
  *   finished study, and running the same command again completes it, with
- *   the local run's report.
+ *   the local run's report;
+ * - a job that fails every time (the stand-in dependencies of
+ *   `dsl/testdata/oom_deps.ts`, carried to the tasks by `MERBA_DEPS` through
+ *   the script's own environment) is retried until `--slurm.max-attempts`,
+ *   then named and never submitted again.
  */
 import { strict as assert } from "node:assert";
 import { dirname, join } from "node:path";
@@ -59,11 +63,20 @@ async function sh(
   command: string,
   cwd: string,
 ): Promise<{ code: number; stdout: string; stderr: string; text: string }> {
+  // this process's environment without MERBA_* (other test files of the
+  // same `deno test` set MERBA_DEPS to stand-ins): commands set their own
+  const env = Object.fromEntries(
+    Object.entries(Deno.env.toObject()).filter(([k]) =>
+      !k.startsWith("MERBA_")
+    ),
+  );
   const out = await new Deno.Command("bash", {
     args: ["-c", command],
     cwd,
+    clearEnv: true,
     env: {
-      PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH") ?? ""}`,
+      ...env,
+      PATH: `${dirname(Deno.execPath())}:${env.PATH ?? ""}`,
       NO_COLOR: "1",
     },
     stdin: "null",
@@ -289,5 +302,42 @@ Deno.test({
       /6 finished, 0 running, 0 failed, 0 pending of 6 jobs/,
     );
     await assertSameReport(dir, await localRun());
+  },
+});
+
+Deno.test({
+  name:
+    "a job that keeps failing on Slurm is retried up to --slurm.max-attempts, then named and not submitted again",
+  ignore: !cluster.up,
+  fn: async () => {
+    const out = await Deno.makeTempDir({ prefix: "merba_slurm_retry_" });
+    cleanup.push(out);
+    const deps = new URL("../dsl/testdata/oom_deps.ts", import.meta.url).href;
+    const cmd =
+      `MERBA_DEPS=${deps} deno task run test/testdata/slurm_retry.yaml --launcher slurm --slurm.max-attempts 2 --slurm.array-parallel 2 --wait --out ${out}`;
+    const first = await sh(cmd, ROOT);
+    assert.equal(first.code, 1, first.text);
+    assert.match(
+      first.text,
+      /submitted 4 of 4 jobs as Slurm job \d+: 4 array tasks/,
+    );
+    assert.match(
+      first.text,
+      /submitted 1 of 4 jobs \(1 retried after an unfinished attempt; at most 2 attempts each\)/,
+    );
+    const failed =
+      /not resubmitted: ([0-9a-f]{16}) \(big-batch, seed 1, fold split\) failed 2 times \(--slurm\.max-attempts 2\); last: slurm \d+_1: job \1 .*ran out of cpu backend memory .*; log \/\S+\/submission-002\/task-1\.log/
+        .exec(first.text);
+    assert.ok(failed, first.text);
+    assert.match(
+      first.text,
+      /3 finished, 0 running, 1 failed, 0 pending of 4 jobs/,
+    );
+    const again = await sh(cmd, ROOT);
+    assert.equal(again.code, 1, again.text);
+    assert.doesNotMatch(again.text, /as Slurm job/);
+    assert.match(again.text, new RegExp(`not resubmitted: ${failed[1]} `));
+    const subs = [...Deno.readDirSync(join(out, "slurm-retry/slurm"))];
+    assert.equal(subs.length, 2, "two submissions, no third");
   },
 });

@@ -224,7 +224,9 @@ export async function runOnSlurm(input: SlurmRunInput): Promise<number> {
       const s = launcher.slurm;
       console.log(
         `${spec.name}: submitted ${todo.length} of ${prepared.jobs.length} jobs${
-          retry ? ` (${retry} of them again)` : ""
+          retry
+            ? ` (${retry} retried after an unfinished attempt; at most ${max} attempts each)`
+            : ""
         } as Slurm job ${sub.slurmJobId}: ${sub.tasks} array task${
           sub.tasks === 1 ? "" : "s"
         } of up to ${s.jobsPerTask} job${s.jobsPerTask === 1 ? "" : "s"}${
