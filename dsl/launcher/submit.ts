@@ -196,6 +196,7 @@ export async function runOnSlurm(input: SlurmRunInput): Promise<number> {
   let status = await studyStatus(store, prepared.jobs);
   let submitted = false;
   let exhausted = 0;
+  const named = new Set<string>();
   for (;;) {
     const open = status.jobs.filter((s) => s.state !== "finished");
     const busy = open.filter((s) => inFlight(status, s));
@@ -210,7 +211,8 @@ export async function runOnSlurm(input: SlurmRunInput): Promise<number> {
         }): not submitted again`,
       );
     }
-    for (const s of spent) {
+    for (const s of spent.filter((s) => !named.has(s.job.id))) {
+      named.add(s.job.id);
       console.log(
         `not resubmitted: ${s.job.id} (${s.job.variant}, seed ${s.job.seed}, fold ${s.job.fold.name}) failed ${s.attempts} times (--slurm.max-attempts ${max}); last: ${s.detail}${
           s.log ? `; log ${s.log}` : ""
