@@ -4,7 +4,8 @@
  * before the tests): the README's "Running on a cluster" commands, word for
  * word, run in a fresh directory that looks like a clone (the checkout's
  * entries linked in, its own `runs/`). Skipped, with a message, where no
- * Slurm node is up.
+ * Slurm node is up, or where the Slurm is another cluster's than the test
+ * one (unless `MERBA_SLURM_TEST=1`).
  *
  * - a `--wait` submission of `experiments/table7.ts --preset smoke` gives
  *   the report of a local run of the same spec, byte for byte;
@@ -100,7 +101,17 @@ async function slurmUp(): Promise<{ up: boolean; why: string }> {
     const r = await sh("sinfo -h -N -o %T", ROOT);
     const state = r.stdout.trim().split("\n")[0] ?? "";
     if (r.code === 0 && /^(idle|mixed|allocated|completing)/.test(state)) {
-      return { up: true, why: "" };
+      // a real cluster's Slurm only when asked for
+      const conf = await sh("scontrol show config", ROOT);
+      const name = /^ClusterName\s*=\s*(\S+)/m.exec(conf.stdout)?.[1];
+      if (name === "merba-local" || Deno.env.get("MERBA_SLURM_TEST") === "1") {
+        return { up: true, why: "" };
+      }
+      return {
+        up: false,
+        why:
+          `the Slurm here is cluster "${name}", not the test cluster of scripts/slurm/local_cluster.sh; MERBA_SLURM_TEST=1 runs these tests on it`,
+      };
     }
     return {
       up: false,
