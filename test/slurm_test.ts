@@ -157,6 +157,7 @@ let local: Promise<string> | undefined;
 function localRun(): Promise<string> {
   local ??= (async () => {
     const dir = await cloneLike("merba_slurm_local_");
+    cleanup.push(dir);
     await mustRun(LOCAL, dir);
     return dir;
   })();
