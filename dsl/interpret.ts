@@ -599,6 +599,36 @@ export async function readRecords(
   return out;
 }
 
+/**
+ * (Re)writes an experiment's report (`<store>/report/`) from whatever
+ * records of its plan exist; writes nothing when no job has finished.
+ * Returns the files written and how many jobs have records.
+ */
+export async function writeExperimentReport(
+  spec: Experiment,
+  prepared: Prepared,
+  store: RunStore,
+  deps: Pick<Deps, "writeReport">,
+  options: {
+    /** write the files (default true); false only reads the records. */
+    write?: boolean;
+    /** damaged finished jobs are reported here and left out (default: an error naming the file). */
+    onDamaged?: (job: Job, problem: string) => void;
+  } = {},
+): Promise<{
+  files: string[];
+  finished: number;
+  records: Map<string, JobRecord>;
+  report: ReportInput;
+}> {
+  const records = await readRecords(store, prepared.jobs, options.onDamaged);
+  const report = buildReportInput(spec, prepared, records);
+  const files = records.size > 0 && options.write !== false
+    ? await deps.writeReport(report, join(store.dir, "report"))
+    : [];
+  return { files, finished: records.size, records, report };
+}
+
 /** Options of {@link runExperiment}. */
 export interface RunExperimentOptions {
   /** run store root (default `runs`). */
@@ -609,6 +639,11 @@ export interface RunExperimentOptions {
   jobs?: number;
   /** run only this shard (1-based index). */
   shard?: { index: number; count: number };
+  /**
+   * run only the jobs with these ids (a Slurm array task's jobs); an id
+   * that is not in the plan is an error.
+   */
+  jobIds?: string[];
   /** stops cleanly: finished jobs are kept, in-flight ones abandoned. */
   signal?: AbortSignal;
   /** dependencies (default: {@link loadDeps} of `depsModule`). */
@@ -644,6 +679,8 @@ export interface RunExperimentOptions {
    * (see {@link checkKernelSets}); the report then mixes kernel sets.
    */
   allowMixedKernels?: boolean;
+  /** write the report (default true; Slurm array tasks leave it to the submitter). */
+  report?: boolean;
 }
 
 /** What a run did. */
@@ -706,11 +743,23 @@ export async function runExperiment(
     variants: options.variants,
     file: options.file,
   });
-  const selected = options.shard
+  let selected = options.shard
     ? shardJobs(prepared.jobs, options.shard.index, options.shard.count)
     : prepared.jobs;
   const failed: RunSummary["failed"] = [];
   const damaged: RunSummary["damaged"] = [];
+  if (options.jobIds) {
+    const ids = new Set(options.jobIds);
+    const unknown = [...ids].filter((id) => !selected.some((j) => j.id === id));
+    if (unknown.length > 0) {
+      throw new Error(
+        `job ${unknown.join(", ")} is not in the plan of ${
+          options.file ?? spec.name
+        } (were the spec or its flags changed since the submission?)`,
+      );
+    }
+    selected = selected.filter((j) => ids.has(j.id));
+  }
   const pending: Job[] = [];
   let skipped = 0;
   for (const job of selected) {
@@ -872,16 +921,13 @@ export async function runExperiment(
   const late = new Map<string, string>();
   try {
     for (let round = 0; round < 5; round++) {
-      records = await readRecords(
-        store,
-        prepared.jobs,
-        (job, problem) => late.set(job.id, problem),
-      );
-      const report = buildReportInput(spec, prepared, records);
-      lastReport = report;
-      reportFiles = records.size > 0
-        ? await deps.writeReport(report, join(store.dir, "report"))
-        : [];
+      const written = await writeExperimentReport(spec, prepared, store, deps, {
+        write: options.report !== false,
+        onDamaged: (job, problem) => late.set(job.id, problem),
+      });
+      records = written.records;
+      lastReport = written.report;
+      reportFiles = written.files;
       let now = 0;
       for (const job of prepared.jobs) {
         if ((await store.check(job)).state === "done") now++;

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { describeJobFailure, runExperiment } from "./interpret.ts";
+import { describeJobFailure, prepare, runExperiment } from "./interpret.ts";
 import type { Job } from "./plan.ts";
 import type { ReportInput } from "./engine_types.ts";
 import { summarizeReport } from "./report/table.ts";
@@ -199,6 +199,54 @@ Deno.test("shards run disjoint parts; the report says how many jobs are missing"
     await Deno.readTextFile(join(b.dir, "report", "report.json")),
   );
   assert.match(full.description, /all 8 jobs finished/);
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("jobIds runs exactly the jobs named, report: false writes no report, and an id not in the plan is refused", async () => {
+  const out = await Deno.makeTempDir();
+  const store = new RunStore(out, spec.name);
+  const first = await runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps,
+    progress: false,
+    report: false,
+    jobIds: [],
+  });
+  assert.equal(first.selected, 0);
+  const plan = (await prepare(spec, deps)).jobs;
+  const chosen = [plan[5].id, plan[1].id];
+  const s = await runExperiment(spec, {
+    outDir: out,
+    jobs: 1,
+    deps,
+    progress: false,
+    report: false,
+    jobIds: chosen,
+  });
+  assert.equal(s.selected, 2);
+  assert.equal(s.ran, 2);
+  assert.equal(s.missing, plan.length - 2);
+  assert.deepEqual(s.reportFiles, []);
+  for (const job of plan) {
+    assert.equal(await store.isDone(job), chosen.includes(job.id), job.id);
+  }
+  assert.equal(
+    await Deno.stat(join(s.dir, "report")).then(() => true, () => false),
+    false,
+    "no report folder",
+  );
+  await assert.rejects(
+    runExperiment(spec, {
+      outDir: out,
+      jobs: 1,
+      deps,
+      progress: false,
+      jobIds: ["0123456789abcdef"],
+      file: "x.ts",
+    }),
+    /job 0123456789abcdef is not in the plan of x\.ts \(were the spec or its flags changed since the submission\?\)/,
+  );
   await Deno.remove(out, { recursive: true });
 });
 

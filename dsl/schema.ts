@@ -409,6 +409,59 @@ export const GridSchema = v.record(
   ),
 );
 
+/** The launchers `deno task run` can hand the jobs to. */
+export const LAUNCHER_KINDS = ["local", "slurm"] as const;
+
+/**
+ * Slurm settings of a study (`--slurm.*` flags override them; see
+ * `dsl/launcher/options.ts`).
+ */
+export const SlurmSpecSchema = v.strictObject({
+  /** `--partition`. */
+  partition: v.optional(
+    v.pipe(v.string(), v.minLength(1, "expected a partition name")),
+  ),
+  /** `--time`: a Slurm time limit per array task. */
+  time: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^(\d+-\d+(:\d+){0,2}|\d+(:\d+){0,2})$/,
+        "expected a Slurm time limit like 30, 02:00:00 or 1-12:00:00",
+      ),
+    ),
+  ),
+  /** `--gres`, e.g. `gpu:1`. */
+  gres: v.optional(
+    v.pipe(v.string(), v.minLength(1, "expected a gres like gpu:1")),
+  ),
+  /** `--cpus-per-task` (also the task's parallel workers, at most its job count). */
+  cpus: v.optional(posInt),
+  /** `--mem`, e.g. `16G`. */
+  mem: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\d+[KMGT]?$/, "expected a memory size like 16G or 4000M"),
+    ),
+  ),
+  /** at most this many array tasks at once (`%K`). */
+  arrayParallel: v.optional(posInt),
+  /** jobs per array task (default 1). */
+  jobsPerTask: v.optional(posInt),
+  /** how many times one job is submitted at most, retries included (default 3). */
+  maxAttempts: v.optional(posInt),
+  /** further `sbatch` options, written as one `#SBATCH` line. */
+  extra: v.optional(v.string()),
+});
+
+/** How a study runs: here (default) or as a Slurm array (`--launcher`). */
+export const LauncherSpecSchema = v.strictObject({
+  /** `local` (default) or `slurm`. */
+  kind: v.optional(v.picklist(LAUNCHER_KINDS)),
+  /** the Slurm settings. */
+  slurm: v.optional(SlurmSpecSchema),
+});
+
 const experimentEntries = {
   /** a `.yaml`/`.ts` spec this one extends (resolved relative to the file). */
   extends: v.optional(v.string()),
@@ -433,6 +486,7 @@ const experimentEntries = {
   ),
   backend: v.optional(BackendNameSchema, "wasm"),
   report: v.optional(ReportSpecSchema, {}),
+  launcher: v.optional(LauncherSpecSchema),
 };
 
 /** A spec without presets: what a preset may override (every part optional). */
@@ -450,6 +504,7 @@ export const PresetSchema = v.strictObject({
   ),
   backend: v.optional(BackendNameSchema),
   report: v.optional(v.partial(ReportSpecSchema)),
+  launcher: v.optional(LauncherSpecSchema),
 });
 
 /** An experiment spec. */
@@ -822,6 +877,8 @@ export interface PresetInput {
   backend?: typeof BACKEND_NAMES[number];
   /** report fields to change. */
   report?: Partial<ReportSpecInput>;
+  /** launcher settings to change. */
+  launcher?: LauncherSpec;
 }
 
 /** A validated preset. */
@@ -863,6 +920,8 @@ export interface ExperimentInput {
   backend?: typeof BACKEND_NAMES[number];
   /** what the report shows. */
   report?: ReportSpecInput;
+  /** how the study runs (`--launcher`, `--slurm.*` override it). */
+  launcher?: LauncherSpec;
   /** named partial overrides (`--preset NAME`). */
   presets?: Record<string, PresetInput>;
 }
@@ -895,8 +954,40 @@ export interface Experiment {
   backend: typeof BACKEND_NAMES[number];
   /** what the report shows. */
   report: ReportSpec;
+  /** how the study runs. */
+  launcher?: LauncherSpec;
   /** named partial overrides. */
   presets: Record<string, Preset>;
+}
+
+/** Slurm settings of a study (see {@link SlurmSpecSchema}). */
+export interface SlurmSpec {
+  /** `--partition`. */
+  partition?: string;
+  /** `--time` per array task (`30`, `02:00:00`, `1-12:00:00`). */
+  time?: string;
+  /** `--gres`, e.g. `gpu:1`. */
+  gres?: string;
+  /** `--cpus-per-task`. */
+  cpus?: number;
+  /** `--mem`, e.g. `16G`. */
+  mem?: string;
+  /** at most this many array tasks at once. */
+  arrayParallel?: number;
+  /** jobs per array task. */
+  jobsPerTask?: number;
+  /** submissions of one job at most, retries included. */
+  maxAttempts?: number;
+  /** further `sbatch` options. */
+  extra?: string;
+}
+
+/** How a study runs (see {@link LauncherSpecSchema}). */
+export interface LauncherSpec {
+  /** `local` or `slurm`. */
+  kind?: typeof LAUNCHER_KINDS[number];
+  /** the Slurm settings. */
+  slurm?: SlurmSpec;
 }
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -913,3 +1004,5 @@ agree<Same<Protocol, v.InferOutput<typeof ProtocolSchema>>>(true);
 agree<Same<Validation, v.InferOutput<typeof ValidationSchema>>>(true);
 agree<Same<ReportSpec, v.InferOutput<typeof ReportSpecSchema>>>(true);
 agree<Same<DatasetSpec, v.InferOutput<typeof DatasetSchema>>>(true);
+agree<Same<LauncherSpec, v.InferOutput<typeof LauncherSpecSchema>>>(true);
+agree<Same<LauncherSpec, v.InferInput<typeof LauncherSpecSchema>>>(true);

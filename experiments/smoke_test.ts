@@ -7,6 +7,7 @@
 import { strict as assert } from "node:assert";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { reportFiles } from "../scripts/testing.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -42,23 +43,6 @@ async function runSmoke(spec: string, out: string): Promise<void> {
   const text = new TextDecoder().decode(stdout) +
     new TextDecoder().decode(stderr);
   assert.equal(code, 0, `${spec} --preset smoke failed:\n${text}`);
-}
-
-/** Report files (relative path → bytes), without the run-time metadata. */
-async function reportFiles(dir: string): Promise<Map<string, Uint8Array>> {
-  const files = new Map<string, Uint8Array>();
-  const walk = async (d: string, rel: string) => {
-    for await (const entry of Deno.readDir(d)) {
-      const path = join(d, entry.name);
-      const r = rel ? `${rel}/${entry.name}` : entry.name;
-      if (entry.isDirectory) await walk(path, r);
-      else if (entry.name !== "meta.json") {
-        files.set(r, await Deno.readFile(path));
-      }
-    }
-  };
-  await walk(dir, "");
-  return files;
 }
 
 for (const spec of SPECS) {

@@ -24,6 +24,9 @@
  * high-water N MiB of 4096 MiB`): the headroom left for a larger
  * `train.microBatchSize` or `train.evalBatchSize`.
  *
+ * `--launcher slurm` submits the jobs as a Slurm array instead of running
+ * them here (`dsl/launcher/submit.ts`; `--help` lists its flags).
+ *
  * The environment variable `MERBA_DEPS` may name a module exporting `deps`
  * (see `dsl/interpret.ts`) to run with stand-in dependencies (tests).
  *
@@ -48,6 +51,11 @@ import { loadRawSpec, type RawSpec } from "../dsl/load.ts";
 import type { ReportInput } from "../dsl/engine_types.ts";
 import { formatResultTable, summarizeReport } from "../dsl/report/table.ts";
 import { kernelSetLabel, type KernelSetSource } from "../model/kernel_set.ts";
+import {
+  chooseLauncher,
+  LAUNCHER_USAGE,
+  splitLauncherArgs,
+} from "../dsl/launcher/options.ts";
 import * as tf from "@tensorflow/tfjs";
 
 /**
@@ -183,14 +191,15 @@ export function resultTable(report: ReportInput): string {
 
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let opts;
+  let opts, split;
   try {
-    opts = parseRunArgs(args);
+    split = splitLauncherArgs(args);
+    opts = parseRunArgs(split.rest);
   } catch (e) {
     return reportError(e);
   }
   if (opts.help) {
-    console.log(USAGE);
+    console.log(USAGE + LAUNCHER_USAGE);
     return 0;
   }
   const depsModule = Deno.env.get("MERBA_DEPS") || undefined;
@@ -198,6 +207,27 @@ export async function main(args: string[]): Promise<number> {
   try {
     raw = await loadRawSpec(opts.spec);
     const spec = resolveExperiment(raw, opts, opts.spec);
+    const launcher = chooseLauncher(spec, split.launcher);
+    if (launcher.kind === "slurm" && !opts.dryRun) {
+      if (opts.shard || launcher.jobIds) {
+        throw new CliError(
+          `${
+            opts.shard ? "--shard" : "--job-ids"
+          }: not with --launcher slurm (the array splits the plan itself)`,
+        );
+      }
+      const { runOnSlurm } = await import("../dsl/launcher/submit.ts");
+      return await runOnSlurm({
+        spec,
+        args: opts,
+        argv: split.rest,
+        launcher,
+        depsModule,
+      });
+    }
+    if (launcher.wait) {
+      throw new CliError("--wait: only with --launcher slurm");
+    }
     if (opts.dryRun) {
       const deps = await loadDeps(depsModule);
       // Counting parameters and loading a cached dataset touch TF.js: start
@@ -243,6 +273,8 @@ export async function main(args: string[]): Promise<number> {
         variants: opts.variants,
         jobs: opts.jobs,
         shard: opts.shard,
+        jobIds: launcher.jobIds,
+        report: !launcher.noReport,
         signal: controller.signal,
         file: opts.spec,
         depsModule,

@@ -7,6 +7,7 @@ import {
   startBanner,
   wasmHeapBytes,
 } from "./run.ts";
+import { captureMain } from "./testing.ts";
 import * as tf from "@tensorflow/tfjs";
 
 const SPEC =
@@ -14,21 +15,7 @@ const SPEC =
 const YAML_BAD =
   new URL("../dsl/testdata/yaml/bad_window.yaml", import.meta.url).pathname;
 
-async function capture(
-  args: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [], err: string[] = [];
-  const log = console.log, error = console.error;
-  console.log = (...a: unknown[]) => out.push(a.join(" "));
-  console.error = (...a: unknown[]) => err.push(a.join(" "));
-  try {
-    const code = await main(args);
-    return { code, out: out.join("\n"), err: err.join("\n") };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
+const capture = (args: string[]) => captureMain(main, args);
 
 Deno.env.set(
   "MERBA_DEPS",
