@@ -28,8 +28,11 @@
  * so without the pin every test file and every job Worker tore OpenBLAS
  * down and set it up again, on whichever thread happened to end last, and
  * a Worker ending mid-run could unload it under another isolate's handle
- * count (`blas_test.ts` checks that the library stays mapped). The
- * destructor then runs once, at process exit, on an idle pool.
+ * count (`lifetime_test.ts` checks that the library stays mapped). The
+ * destructor then runs once, at process exit, on an idle pool. It must
+ * stay idle: with more than 1 thread, exiting while a Worker is inside an
+ * sgemm call can deadlock in that destructor (measured: 5 of 8 exits hung
+ * with 2 threads, none with 1), so stop and await the Workers first.
  *
  * @module
  */
