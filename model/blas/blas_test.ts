@@ -24,6 +24,7 @@ import {
   enableBlasKernels,
   loadBlas,
 } from "./mod.ts";
+import { rand } from "./testdata/rand.ts";
 
 const probe = loadBlas({ threads: 1 });
 probe?.close();
@@ -32,19 +33,6 @@ if (ignore) {
   console.log(
     "model/blas tests skipped: no BLAS library found (install libopenblas0-pthread)",
   );
-}
-
-/** Deterministic pseudo-random floats in [-1, 1). */
-function rand(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    out[i] = ((s >>> 0) / 2 ** 32) * 2 - 1;
-  }
-  return out;
 }
 
 function assertClose(

@@ -20,6 +20,20 @@
  * call waits for its slowest, preempted thread). Pass `threads` to use
  * more on an idle machine.
  *
+ * Lifetime: the library is loaded once per process and never unloaded
+ * ({@link pinLibrary}: `RTLD_NODELETE`), whatever `close()` and isolate
+ * teardown do. Unloading runs OpenBLAS' destructor (`gotoblas_quit`), which
+ * joins its thread pool and releases its buffers; the next load starts them
+ * again. Deno unloads an FFI library when the isolate that opened it ends,
+ * so without the pin every test file and every job Worker tore OpenBLAS
+ * down and set it up again, on whichever thread happened to end last, and
+ * a Worker ending mid-run could unload it under another isolate's handle
+ * count (`lifetime_test.ts` checks that the library stays mapped). The
+ * destructor then runs once, at process exit, on an idle pool. It must
+ * stay idle: with more than 1 thread, exiting while a Worker is inside an
+ * sgemm call can deadlock in that destructor (measured: 5 of 8 exits hung
+ * with 2 threads, none with 1), so stop and await the Workers first.
+ *
  * @module
  */
 
@@ -115,7 +129,11 @@ export interface Blas {
    * @param threads a positive integer.
    */
   setThreads(threads: number): void;
-  /** Closes the library; the object must not be used afterwards. */
+  /**
+   * Closes this handle; the object must not be used afterwards. The
+   * library itself stays loaded until the process exits (see the module
+   * docs).
+   */
   close(): void;
 }
 
@@ -146,6 +164,52 @@ function checkDims(m: number, n: number, k: number): void {
   }
 }
 
+/** `dlopen` flags: `RTLD_NOW | RTLD_NODELETE` (glibc / macOS values). */
+const PIN_FLAGS = Deno.build.os === "darwin" ? 0x2 | 0x80 : 0x2 | 0x1000;
+/** The C library holding `dlopen`, per OS (null: pinning not supported). */
+const LIBC: string | null = Deno.build.os === "linux"
+  ? "libc.so.6"
+  : Deno.build.os === "darwin"
+  ? "/usr/lib/libSystem.B.dylib"
+  : null;
+
+/** Paths pinned in this isolate (the pin itself is per process). */
+const pinned = new Set<string>();
+
+/**
+ * Loads `path` with `RTLD_NODELETE` through the system's `dlopen`, so that
+ * the library stays loaded until the process exits however often Deno's
+ * handles to it are closed (see the module docs). A no-op where the C
+ * library or `dlopen` cannot be reached; the handle is deliberately never
+ * closed.
+ *
+ * @param path the shared library.
+ * @returns true when the library is now pinned.
+ */
+function pinLibrary(path: string): boolean {
+  if (pinned.has(path)) return true;
+  if (LIBC === null) return false;
+  let libc: Deno.DynamicLibrary<
+    { dlopen: { parameters: ["buffer", "i32"]; result: "pointer" } }
+  >;
+  try {
+    libc = Deno.dlopen(LIBC, {
+      dlopen: { parameters: ["buffer", "i32"], result: "pointer" },
+    });
+  } catch {
+    return false;
+  }
+  try {
+    const cPath = new TextEncoder().encode(path + "\0");
+    const handle = libc.symbols.dlopen(cPath, PIN_FLAGS);
+    if (handle === null) return false;
+    pinned.add(path);
+    return true;
+  } finally {
+    libc.close(); // libc itself is never unloaded
+  }
+}
+
 function open(path: string): Blas | null {
   let core: Deno.DynamicLibrary<typeof CORE>;
   try {
@@ -153,6 +217,8 @@ function open(path: string): Blas | null {
   } catch {
     return null;
   }
+  // the library opens and has cblas_sgemm: keep it for the process' life
+  pinLibrary(path);
   let ob: Deno.DynamicLibrary<typeof OPENBLAS> | null = null;
   try {
     ob = Deno.dlopen(path, OPENBLAS);
@@ -197,6 +263,7 @@ function open(path: string): Blas | null {
       threads = ob.symbols.openblas_get_num_threads();
     },
     close() {
+      // drops this isolate's handles; the library stays loaded (pinned)
       core.close();
       ob?.close();
     },
