@@ -20,17 +20,27 @@ command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,m
 [ -f "$carry/merba-gpu.tar" ] || { echo "check.sh: $carry/merba-gpu.tar is missing (run scripts/gpu/prepare.sh here first and carry $carry)" >&2; exit 2; }
 work=${MERBA_GPU_WORK:-/tmp/merba_gpu_check}
 mkdir -p "$work"
-# Vulkan loader: unpacked into a private root, found through LD_LIBRARY_PATH
+# Vulkan loader. No system loader and root (the bare device machine): the
+# device notes' recipe, `dpkg -x` into / and ldconfig. Otherwise (a machine
+# with its own loader, e.g. the rehearsal): into a private root, found
+# through LD_LIBRARY_PATH, so / is never touched there.
 if ls "$carry"/debs/*.deb >/dev/null 2>&1; then
-  for f in "$carry"/debs/*.deb; do dpkg -x "$f" "$work/vkroot" || echo "check.sh: dpkg -x $f failed"; done
-  lib=$(dirname "$(find "$work/vkroot" -name 'libvulkan.so.1*' | head -n1)")
-  export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-  echo "check.sh: Vulkan loader from $(ls "$carry"/debs/) in $lib"
+  if ! ldconfig -p | grep -q libvulkan.so.1 && [ "$(id -u)" = 0 ]; then
+    for f in "$carry"/debs/*.deb; do dpkg -x "$f" / || echo "check.sh: dpkg -x $f / failed"; done
+    ldconfig
+    echo "check.sh: Vulkan loader from $(ls "$carry"/debs/) unpacked into /: $(ldconfig -p | grep libvulkan.so.1 | head -n1)"
+  else
+    for f in "$carry"/debs/*.deb; do dpkg -x "$f" "$work/vkroot" || echo "check.sh: dpkg -x $f failed"; done
+    lib=$(dirname "$(find "$work/vkroot" -name 'libvulkan.so.1*' | head -n1)")
+    export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "check.sh: Vulkan loader from $(ls "$carry"/debs/) in $lib (LD_LIBRARY_PATH)"
+  fi
 elif ldconfig -p | grep -q libvulkan.so.1; then
   echo "check.sh: no debs carried; the system's libvulkan.so.1"
 else
   echo "check.sh: WARNING no Vulkan loader (no debs in $carry/debs, none installed): webgpu stages will find no adapter"
 fi
+ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d 2>/dev/null | tr '\n' ' '; echo
 tar -xf "$carry/merba-gpu.tar" -C "$work" || { echo "check.sh: cannot unpack $carry/merba-gpu.tar" >&2; exit 1; }
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 echo "check.sh: unpacked in $(( $(date +%s) - t0 )) s; starting check.ts"
