@@ -44,7 +44,7 @@ ls /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.
 tar -xf "$carry/merba-gpu.tar" -C "$work" || { echo "check.sh: cannot unpack $carry/merba-gpu.tar" >&2; exit 1; }
 export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp}
 echo "check.sh: unpacked in $(( $(date +%s) - t0 )) s; starting check.ts"
-"$work/merba-gpu/run.sh" check --out "$out" --work "$work/check" "$@"
+MERBA_WORKTREE=$PWD "$work/merba-gpu/run.sh" check --out "$out" --work "$work/check" "$@"
 rc=$?
 echo "check.sh: exit $rc after $(( $(date +%s) - t0 )) s"
 exit $rc

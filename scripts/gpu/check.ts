@@ -263,6 +263,40 @@ async function commandText(cmd: string, args: string[]): Promise<string> {
   }
 }
 
+/**
+ * Project files (outside node_modules; the shipped deno.json, whose import
+ * map pack.ts cuts, excepted) that differ from, or are missing in, the
+ * working tree `tree`: an archive packed before the last code change.
+ */
+export async function staleSources(
+  project: string,
+  tree: string,
+): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string) => {
+    for await (const e of Deno.readDir(join(project, rel))) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory) {
+        if (e.name !== "node_modules" && e.name !== ".cache") await walk(r);
+      } else if (e.isFile && r !== "deno.json" && !e.name.startsWith(".")) {
+        let same = false;
+        try {
+          const [a, b] = await Promise.all([
+            Deno.readFile(join(project, r)),
+            Deno.readFile(join(tree, r)),
+          ]);
+          same = a.length === b.length && a.every((x, i) => x === b[i]);
+        } catch {
+          same = false;
+        }
+        if (!same) out.push(r);
+      }
+    }
+  };
+  await walk("");
+  return out.sort();
+}
+
 async function countFiles(dir: string, name: string): Promise<number> {
   let n = 0;
   try {
@@ -498,6 +532,18 @@ export async function main(args: string[]): Promise<number> {
     },
     stages: [] as StageRecord[],
   };
+  const tree = Deno.env.get("MERBA_WORKTREE");
+  if (tree && resolve(tree) !== root) {
+    const stale = await staleSources(root, tree);
+    (report.host as Record<string, unknown>).staleSources = stale;
+    if (stale.length) {
+      log(
+        `WARNING: the archive was packed before the last change: ${stale.length} source file(s) differ from the working tree (${
+          stale.slice(0, 8).join(", ")
+        }${stale.length > 8 ? ", …" : ""}); rerun scripts/gpu/prepare.sh`,
+      );
+    } else log("archive sources match the working tree");
+  }
   const stages = report.stages as StageRecord[];
   const save = async () => {
     report.updated = new Date().toISOString();

@@ -14,6 +14,7 @@ import {
   ratios,
   runProcess,
   stageLimit,
+  staleSources,
   summary,
 } from "./check.ts";
 import { compare } from "./correctness.ts";
@@ -113,6 +114,29 @@ Deno.test("ratios pair tfjs and torch measurements of the same batch; summary na
   assert.match(text, /tfjs-webgpu fused batch +32: 50\.00 samples\/s/);
   assert.match(text, /error: out of memory/);
   assert.match(text, /ratio tfjs-fused\/torch-cuda-loop @32: 0\.500/);
+});
+
+Deno.test("staleSources names archive files that differ from or are missing in the working tree, ignoring deno.json and node_modules", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const p = join(tmp, "project"), t = join(tmp, "tree");
+    for (const d of [p, t]) {
+      await Deno.mkdir(join(d, "scripts", "gpu"), { recursive: true });
+      await Deno.mkdir(join(d, "node_modules"), { recursive: true });
+      await Deno.writeTextFile(join(d, "scripts/gpu/same.ts"), "same");
+      await Deno.writeTextFile(join(d, "deno.json"), d === p ? "cut" : "full");
+      await Deno.writeTextFile(join(d, "node_modules/x.js"), d);
+    }
+    await Deno.writeTextFile(join(p, "scripts/gpu/stage.ts"), "old");
+    await Deno.writeTextFile(join(t, "scripts/gpu/stage.ts"), "new");
+    await Deno.writeTextFile(join(p, "only_packed.ts"), "x");
+    assert.deepEqual(await staleSources(p, t), [
+      "only_packed.ts",
+      "scripts/gpu/stage.ts",
+    ]);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });
 
 Deno.test("compare gives normwise and max relative errors and counts new non-finite values", () => {

@@ -133,7 +133,7 @@ export async function main(args: string[]): Promise<number> {
         scan: tiny
           ? { batch: 4, length: 16, dim: 8, state: 4 }
           : { batch: 128, length: 49, dim: 64, state: 8 },
-        model: benchConfig({ size: tiny ? 32 : 64, model: "small" }),
+        model: benchConfig({ size: 32, model: "small" }),
         modelBatch: 2,
         seed: seed + 11,
       });
