@@ -264,8 +264,8 @@ async function commandText(cmd: string, args: string[]): Promise<string> {
 }
 
 /**
- * Project files (outside node_modules; the shipped deno.json, whose import
- * map pack.ts cuts, excepted) that differ from, or are missing in, the
+ * Project files (outside node_modules; the shipped deno.json and deno.lock,
+ * which pack.ts cuts to the shipped packages, excepted) that differ from, or are missing in, the
  * working tree `tree`: an archive packed before the last code change.
  */
 export async function staleSources(
@@ -278,7 +278,10 @@ export async function staleSources(
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory) {
         if (e.name !== "node_modules" && e.name !== ".cache") await walk(r);
-      } else if (e.isFile && r !== "deno.json" && !e.name.startsWith(".")) {
+      } else if (
+        e.isFile && r !== "deno.json" && r !== "deno.lock" &&
+        !e.name.startsWith(".")
+      ) {
         let same = false;
         try {
           const [a, b] = await Promise.all([

@@ -116,7 +116,7 @@ Deno.test("ratios pair tfjs and torch measurements of the same batch; summary na
   assert.match(text, /ratio tfjs-fused\/torch-cuda-loop @32: 0\.500/);
 });
 
-Deno.test("staleSources names archive files that differ from or are missing in the working tree, ignoring deno.json and node_modules", async () => {
+Deno.test("staleSources names archive files that differ from or are missing in the working tree, ignoring deno.json, deno.lock and node_modules", async () => {
   const tmp = await Deno.makeTempDir();
   try {
     const p = join(tmp, "project"), t = join(tmp, "tree");
@@ -125,6 +125,7 @@ Deno.test("staleSources names archive files that differ from or are missing in t
       await Deno.mkdir(join(d, "node_modules"), { recursive: true });
       await Deno.writeTextFile(join(d, "scripts/gpu/same.ts"), "same");
       await Deno.writeTextFile(join(d, "deno.json"), d === p ? "cut" : "full");
+      await Deno.writeTextFile(join(d, "deno.lock"), d === p ? "cut" : "full");
       await Deno.writeTextFile(join(d, "node_modules/x.js"), d);
     }
     await Deno.writeTextFile(join(p, "scripts/gpu/stage.ts"), "old");
