@@ -28,7 +28,7 @@
  * `--tiny` shrinks every size (small widths, 32×32, batches 4/8) for a
  * rehearsal on software Vulkan; table7 then runs `--preset smoke`.
  *
- * Usage: `deno run -A scripts/gpu/check.ts --out DIR [--tiny] [--budget 450]
+ * Usage: `deno run -A scripts/gpu/check.ts --out DIR [--tiny] [--budget 440]
  * [--python python3] [--work DIR] [--stages a,b,…]`
  *
  * @module
@@ -121,7 +121,7 @@ export function checkPlan(tiny: boolean): CheckPlan {
       correctness: 45,
       fused: 100,
       loop: 70,
-      torch: 80,
+      torch: 75,
       determinism: 40,
       profile: 30,
     },
@@ -165,7 +165,7 @@ export function stageLimit(
   budget: number,
   leftSeconds: number,
   reserve = 0,
-  minimum = 5,
+  minimum = 10,
 ): number {
   const s = Math.floor(Math.min(budget, leftSeconds - reserve));
   return s >= minimum ? s : 0;
@@ -465,7 +465,7 @@ export async function main(args: string[]): Promise<number> {
     options: {
       out: { type: "string" },
       tiny: { type: "boolean", default: false },
-      budget: { type: "string", default: "450" },
+      budget: { type: "string", default: "440" },
       python: { type: "string" },
       work: { type: "string" },
       stages: { type: "string", default: STAGES.join(",") },
