@@ -152,13 +152,28 @@ export function disableFusedScan(backend: string): () => void {
   };
 }
 
-/** Times `epochs` epochs of training with one scan variant. */
-export async function timeVariant(
-  o: GpuBenchOptions,
+/** A seeded training loop of one model: the step the benchmark times. */
+export interface Trainer {
+  /** one step (forward, DGCM loss, backward, AdamW) on `x`, whose first sample is sample `start` of the epoch; resolves to the loss, read back. */
+  step(x: tf.Tensor4D, start: number): Promise<number>;
+  /** a checksum of every weight's float32 bits (FNV-1a over all parameters, in order). */
+  weightsHash(): Promise<string>;
+  /** frees the model, optimizer state and restores the fused kernels. */
+  dispose(): void;
+  /** whether the fused kernel was registered on this backend at all. */
+  fusedAvailable: boolean;
+}
+
+/**
+ * Builds the model of `config` with `o.seed`, AdamW (lr 1e-4, wd 0.05), and
+ * a step function; with `variant` = `loop` the fused scan kernels are
+ * unregistered until {@link Trainer.dispose}.
+ */
+export function makeTrainer(
+  o: Pick<GpuBenchOptions, "seed">,
   variant: ScanVariant,
   config: ModelConfig,
-  log: (s: string) => void = () => {},
-): Promise<VariantTiming> {
+): Trainer {
   const backend = tf.getBackend();
   const fusedAvailable = tf.getKernel(SELECTIVE_SCAN_KERNEL, backend) !==
     undefined;
@@ -170,19 +185,6 @@ export async function timeVariant(
     eps: 1e-8,
     weightDecay: 0.05,
   });
-  const sizes = batchSizes(o.samples, o.batch);
-  const s = o.size;
-  const c = config.inChannels;
-  // seeded random flows, generated before timing (see module docs)
-  const xs = sizes.map((n, i) =>
-    tf.randomUniform(
-      [n, s, s, c],
-      -1,
-      1,
-      "float32",
-      o.seed * 1000 + i + 1,
-    ) as tf.Tensor4D
-  );
   let dropSeed = o.seed * 1_000_003;
   const step = async (x: tf.Tensor4D, start: number): Promise<number> => {
     const labels = labelsOf(start, x.shape[0], o.seed);
@@ -205,15 +207,65 @@ export async function timeVariant(
     value.dispose();
     return loss;
   };
+  const weightsHash = async () => {
+    let h = 2166136261;
+    for (const p of model.params.values()) {
+      const d = await p.data() as Float32Array;
+      const u = new Uint32Array(d.buffer, d.byteOffset, d.length);
+      for (let i = 0; i < u.length; i++) h = Math.imul(h ^ u[i], 16777619);
+    }
+    return (h >>> 0).toString(16).padStart(8, "0");
+  };
+  return {
+    step,
+    weightsHash,
+    fusedAvailable,
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+      restore();
+    },
+  };
+}
+
+/** Seeded random flows of one batch (uniform in [−1, 1]). */
+function randomBatch(
+  n: number,
+  size: number,
+  channels: number,
+  seed: number,
+): tf.Tensor4D {
+  return tf.randomUniform(
+    [n, size, size, channels],
+    -1,
+    1,
+    "float32",
+    seed,
+  ) as tf.Tensor4D;
+}
+
+/** Times `epochs` epochs of training with one scan variant. */
+export async function timeVariant(
+  o: GpuBenchOptions,
+  variant: ScanVariant,
+  config: ModelConfig,
+  log: (s: string) => void = () => {},
+): Promise<VariantTiming> {
+  const trainer = makeTrainer(o, variant, config);
+  const sizes = batchSizes(o.samples, o.batch);
+  // seeded random flows, generated before timing (see module docs)
+  const xs = sizes.map((n, i) =>
+    randomBatch(n, o.size, config.inChannels, o.seed * 1000 + i + 1)
+  );
   try {
-    await step(xs[0], 0); // warm-up: shader compilation, buffer pools
+    await trainer.step(xs[0], 0); // warm-up: shader compilation, buffer pools
     const epochSeconds: number[] = [];
     let lastLoss = NaN;
     for (let e = 0; e < o.epochs; e++) {
       const t0 = performance.now();
       let start = 0;
       for (const x of xs) {
-        lastLoss = await step(x, start);
+        lastLoss = await trainer.step(x, start);
         start += x.shape[0];
       }
       epochSeconds.push((performance.now() - t0) / 1000);
@@ -230,13 +282,129 @@ export async function timeVariant(
       samplesPerSecond: o.samples * o.epochs / total,
       stepMs: total * 1000 / (o.epochs * sizes.length),
       lastLoss,
-      fusedAvailable,
+      fusedAvailable: trainer.fusedAvailable,
     };
   } finally {
     tf.dispose(xs);
-    opt.dispose();
-    model.dispose();
-    restore();
+    trainer.dispose();
+  }
+}
+
+/** Settings of {@link timeSteps}. */
+export interface StepTimingOptions {
+  /** batch size of every step. */
+  batch: number;
+  /** input height = width. */
+  size: number;
+  /** `base` (MERba-B) or `small`. */
+  model: "base" | "small";
+  /** seed of weights, data, labels and dropout. */
+  seed: number;
+  /** timed steps at most (after one untimed warm-up step). */
+  steps: number;
+  /** stop timing once this many seconds of timed steps have passed (≥ 1 step is always timed). */
+  maxSeconds: number;
+  /** distinct seeded input batches cycled through (default min(steps, 4)). */
+  inputs?: number;
+}
+
+/** What {@link timeSteps} measured. */
+export interface StepTiming {
+  /** which scan. */
+  variant: ScanVariant;
+  /** batch size. */
+  batch: number;
+  /** milliseconds of the untimed warm-up step (shader compilation included). */
+  warmupMs: number;
+  /** milliseconds of each timed step. */
+  stepMs: number[];
+  /** median of `stepMs`. */
+  medianStepMs: number;
+  /** batch / median step time. */
+  samplesPerSecond: number;
+  /** seconds one epoch of `epochSamples` would take at that rate. */
+  epochSeconds: number;
+  /** samples of the epoch extrapolated to (DFME train: 1856). */
+  epochSamples: number;
+  /** loss of the warm-up step, then of each timed step. */
+  losses: number[];
+  /** FNV-1a of all weights' bits after the last step. */
+  weightsHash: string;
+  /** whether the fused kernel was registered on this backend at all. */
+  fusedAvailable: boolean;
+}
+
+/** Median of a non-empty list. */
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Times training steps at one batch size: one untimed warm-up step, then up
+ * to `steps` timed ones (stopping early after `maxSeconds`), each on one of
+ * a few seeded random batches generated before timing; the epoch time on
+ * DFME's 1856 training clips is extrapolated from the median step.
+ */
+export async function timeSteps(
+  o: StepTimingOptions,
+  variant: ScanVariant,
+  log: (s: string) => void = () => {},
+): Promise<StepTiming> {
+  const config = benchConfig(o);
+  const trainer = makeTrainer(o, variant, config);
+  const n = o.inputs ?? Math.min(o.steps, 4);
+  const xs = Array.from(
+    { length: Math.max(1, n) },
+    (_, i) =>
+      randomBatch(o.batch, o.size, config.inChannels, o.seed * 1000 + i + 1),
+  );
+  try {
+    let t0 = performance.now();
+    const losses = [await trainer.step(xs[0], 0)];
+    const warmupMs = performance.now() - t0;
+    log(
+      `  ${variant} batch ${o.batch}: warm-up step ${
+        warmupMs.toFixed(0)
+      } ms, loss ${losses[0].toFixed(5)}`,
+    );
+    const stepMs: number[] = [];
+    const begin = performance.now();
+    for (let i = 0; i < o.steps; i++) {
+      t0 = performance.now();
+      losses.push(
+        await trainer.step(xs[(i + 1) % xs.length], (i + 1) * o.batch),
+      );
+      stepMs.push(performance.now() - t0);
+      if ((performance.now() - begin) / 1000 >= o.maxSeconds) break;
+    }
+    const med = median(stepMs);
+    const epochSamples = 1856;
+    const sps = o.batch * 1000 / med;
+    log(
+      `  ${variant} batch ${o.batch}: ${stepMs.length} timed step(s), median ${
+        med.toFixed(1)
+      } ms → ${sps.toFixed(2)} samples/s, DFME epoch ≈ ${
+        (epochSamples / sps).toFixed(1)
+      } s`,
+    );
+    return {
+      variant,
+      batch: o.batch,
+      warmupMs,
+      stepMs,
+      medianStepMs: med,
+      samplesPerSecond: sps,
+      epochSeconds: epochSamples / sps,
+      epochSamples,
+      losses,
+      weightsHash: await trainer.weightsHash(),
+      fusedAvailable: trainer.fusedAvailable,
+    };
+  } finally {
+    tf.dispose(xs);
+    trainer.dispose();
   }
 }
 

@@ -21,7 +21,8 @@
  *   --backend B` (what `deno task run` runs) with `DENO_NO_UPDATE_CHECK=1`:
  *   nothing is fetched. `run.sh bench [flags]` runs the GPU benchmark
  *   (`scripts/bench/gpu_bench.ts`, shipped with its PyTorch twin) instead,
- *   `run.sh determinism` the bit-exactness probe (`determinism.ts`).
+ *   `run.sh determinism` the bit-exactness probe (`determinism.ts`), `run.sh
+ *   check` the GPU check (`check.ts`, see `scripts/gpu/check.sh`).
  * - `MANIFEST.json` (what is inside, sizes, versions) and `SHA256SUMS`.
  *
  * Deno, with `nodeModulesDir: "auto"`, sets up every npm package of the
@@ -161,6 +162,8 @@ export const DYNAMIC_ROOTS: readonly string[] = [
   "data/pipeline.ts",
   "scripts/bench/gpu_bench.ts",
   "scripts/gpu/determinism.ts",
+  "scripts/gpu/check.ts",
+  "scripts/gpu/stage.ts",
 ];
 
 /**
@@ -596,6 +599,7 @@ export function runScript(m: {
 #   ./run.sh [--preset P] [--backend B] [more flags of \`deno task run\`]
 #   ./run.sh bench [flags of \`deno task bench:gpu\`]
 #   ./run.sh determinism [--reps N]   (bit-exactness probe, docs/gpu.md)
+#   ./run.sh check --out DIR [flags]  (the GPU check, scripts/gpu/check.ts)
 # Defaults: --preset ${m.preset} --backend ${m.backend}. Nothing is downloaded:
 # Deno runs with --cached-only from the bundled node_modules. Commands run
 # inside project/, so give --out, --data and --json as absolute paths
@@ -607,7 +611,7 @@ PRESET=${shq(m.preset)}
 BACKEND=${shq(m.backend)}
 MODE=run
 case "\${1:-}" in
-  bench|determinism) MODE="$1"; shift ;;
+  bench|determinism|check) MODE="$1"; shift ;;
 esac
 while [ "$MODE" = run ] && [ $# -gt 0 ]; do
   case "$1" in
@@ -651,6 +655,9 @@ if [ "$MODE" = bench ]; then
 fi
 if [ "$MODE" = determinism ]; then
   exec "$HERE/bin/deno" run --cached-only -A scripts/gpu/determinism.ts "$@"
+fi
+if [ "$MODE" = check ]; then
+  exec "$HERE/bin/deno" run --cached-only -A scripts/gpu/check.ts "$@"
 fi
 echo "run.sh: deno $("$HERE/bin/deno" --version | head -n1 | cut -d' ' -f2), spec $SPEC, preset $PRESET, backend $BACKEND (offline, --cached-only)" >&2
 exec "$HERE/bin/deno" run --cached-only -A scripts/run.ts "$SPEC" --preset "$PRESET" --backend "$BACKEND" "$@"

@@ -134,6 +134,10 @@ Deno.test({
           "model/selective_scan.ts",
           "scripts/bench/gpu_bench.ts",
           "scripts/bench/gpu_torch.py",
+          "scripts/gpu/check.ts",
+          "scripts/gpu/stage.ts",
+          "scripts/gpu/correctness.ts",
+          "scripts/gpu/profile.ts",
           "deno.json",
           "deno.lock",
           "specs/my_variant.yaml",
@@ -206,6 +210,9 @@ Deno.test({
       assert.match(runSh, /--cached-only/);
       assert.match(runSh, /DENO_NO_UPDATE_CHECK=1/);
       assert.match(runSh, /PRESET='smoke'/);
+      // `run.sh check` runs the GPU check from the archive
+      assert.match(runSh, /bench\|determinism\|check\)/);
+      assert.match(runSh, /scripts\/gpu\/check\.ts "\$@"/);
       const syntax = await new Deno.Command("sh", {
         args: ["-n", join(unpack, "merba-gpu/run.sh")],
       }).output();
