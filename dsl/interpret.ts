@@ -921,13 +921,15 @@ export async function runExperiment(
   const late = new Map<string, string>();
   try {
     for (let round = 0; round < 5; round++) {
-      const written = await writeExperimentReport(spec, prepared, store, deps, {
-        write: options.report !== false,
-        onDamaged: (job, problem) => late.set(job.id, problem),
-      });
-      records = written.records;
-      lastReport = written.report;
-      reportFiles = written.files;
+      records = await readRecords(
+        store,
+        prepared.jobs,
+        (job, problem) => late.set(job.id, problem),
+      );
+      lastReport = buildReportInput(spec, prepared, records);
+      reportFiles = records.size > 0 && options.report !== false
+        ? await deps.writeReport(lastReport, join(store.dir, "report"))
+        : [];
       let now = 0;
       for (const job of prepared.jobs) {
         if ((await store.check(job)).state === "done") now++;

@@ -915,16 +915,21 @@ Deno.test("run CLI (subprocess): says which kernel set runs, ends with the resul
       tail.at(-1)!,
       /^report: .*example-scans\/report\/ \(.*--verbose lists all \d+ files\)$/,
     );
-    const table = tail.filter((l) => l.startsWith("|"));
-    assert.match(table[0], /^\| Method \| Test A UF1 /);
-    assert.equal(table.filter((l) => /\(ours\)/.test(l)).length, 1);
+    // the report's terminal table: header, rule, one line per variant (mean
+    // and 95% interval), then the conclusion sentence
+    const head = tail.findIndex((l) => /^Method\s+Test A UF1\b/.test(l));
+    assert.ok(head >= 0, r.out);
+    assert.match(tail[head + 1], /^-+( +-+)+$/);
+    assert.match(tail[head + 2], /^h +0\.\d+ \[\d\.\d+, \d\.\d+\]/);
+    assert.equal(tail[head + 3], "");
+    assert.match(tail[head + 4], /^\S.*\.$/, "the conclusion sentence");
     assert.equal(r.out.match(/^report: /gm)!.length, 1);
     const verbose = await pipedRun(out, "1", ["--verbose"]);
     assert.equal(verbose.code, 0, verbose.err);
     assert.match(verbose.out, /2 already finished, 0 run now/);
     assert.ok(verbose.out.match(/^report: /gm)!.length >= 1);
     assert.match(verbose.out, /^report: .*report\.json$/m);
-    assert.match(verbose.out, /^\| Method/m);
+    assert.match(verbose.out, /^Method\s+Test A UF1/m);
   } finally {
     await Deno.remove(out, { recursive: true });
   }
