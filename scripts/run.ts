@@ -92,6 +92,24 @@ export function startBanner(
   ].join("\n");
 }
 
+/**
+ * Whether neither the spec (its `extends` chain and the chosen preset) nor
+ * the command line (`--backend`, `--set backend=…`) names a backend: then
+ * {@link main} picks the default with `chooseBackend` (model/runtime.ts).
+ */
+export function backendUnset(
+  raw: Record<string, unknown>,
+  opts: { backend?: string; preset?: string; sets?: { path: string }[] },
+): boolean {
+  if (opts.backend !== undefined || "backend" in raw) return false;
+  if ((opts.sets ?? []).some((s) => s.path === "backend")) return false;
+  const presets = raw.presets as
+    | Record<string, Record<string, unknown>>
+    | undefined;
+  const preset = opts.preset === undefined ? undefined : presets?.[opts.preset];
+  return !(preset && typeof preset === "object" && "backend" in preset);
+}
+
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let opts;
@@ -107,6 +125,13 @@ export async function main(args: string[]): Promise<number> {
   const depsModule = Deno.env.get("MERBA_DEPS") || undefined;
   try {
     const raw = await loadRawSpec(opts.spec);
+    if (backendUnset(raw, opts) && !depsModule) {
+      // the default backend (stand-in dependencies, in tests, keep the spec's)
+      const { chooseBackend } = await import("../model/runtime.ts");
+      const choice = await chooseBackend();
+      console.log(`backend: ${choice.name} (${choice.reason})`);
+      opts = { ...opts, backend: choice.name };
+    }
     const spec = resolveExperiment(raw, opts, opts.spec);
     if (opts.dryRun) {
       const deps = await loadDeps(depsModule);
