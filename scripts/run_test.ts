@@ -400,3 +400,17 @@ Deno.test("wasmHeapBytes reads the wasm heap only when wasm is the active backen
   assert.equal(wasmHeapBytes(), null);
   if (previous && previous !== "cpu") await tf.setBackend(previous);
 });
+
+Deno.test("the default backend is chosen only when neither the spec, its preset, --backend nor --set backend names one", async () => {
+  const { backendUnset } = await import("./run.ts");
+  assert.equal(backendUnset({ name: "x" }, {}), true);
+  assert.equal(backendUnset({ name: "x", backend: "cpu" }, {}), false);
+  assert.equal(backendUnset({ name: "x" }, { backend: "wasm" }), false);
+  assert.equal(
+    backendUnset({ name: "x" }, { sets: [{ path: "backend" }] }),
+    false,
+  );
+  const raw = { name: "x", presets: { gpu: { backend: "webgpu" }, smoke: {} } };
+  assert.equal(backendUnset(raw, { preset: "gpu" }), false);
+  assert.equal(backendUnset(raw, { preset: "smoke" }), true);
+});

@@ -7,7 +7,7 @@ import {
   restoreNodeUtil,
   tfjsNodeCandidates,
 } from "./tensorflow.ts";
-import { initBackend, webgpuAvailable } from "../runtime.ts";
+import { chooseBackend, initBackend, webgpuAvailable } from "../runtime.ts";
 import { buildModel, mambaVisionB, merbaBase } from "../mod.ts";
 import { selectiveScan } from "../selective_scan.ts";
 import { permute } from "../kernels/permute.ts";
@@ -89,6 +89,15 @@ if (!setUp) {
       "skipped: the tensorflow backend is not set up (run deno task setup:tensorflow)",
     );
   });
+
+  Deno.test("without tensorflow set up, the default backend is wasm and the reason names the missing setup", async () => {
+    const choice = await chooseBackend();
+    assert.equal(choice.name, "wasm");
+    assert.match(
+      choice.reason,
+      /tensorflow, which ranks first, is unavailable \(.*setup:tensorflow.*\); wasm is next/,
+    );
+  });
 } else if (conflicts.length > 0 && !Deno.env.get("MERBA_TF_TEST_CHILD")) {
   Deno.test("tensorflow backend tests pass in a fresh process (WebGPU was started in this one first)", async () => {
     const r = await new Deno.Command(Deno.execPath(), {
@@ -108,6 +117,14 @@ if (!setUp) {
   // tensorflow first: it cannot load after WebGPU was probed
   const info = await initBackend("tensorflow");
   await initBackend("cpu");
+
+  Deno.test("with tensorflow set up, the default backend is tensorflow on every call, with the ranking as the reason", async () => {
+    for (let i = 0; i < 2; i++) {
+      const choice = await chooseBackend();
+      assert.equal(choice.name, "tensorflow");
+      assert.match(choice.reason, /ranking tensorflow > wasm > cpu/);
+    }
+  });
 
   Deno.test("initBackend('tensorflow') loads tfjs-node under Deno with libtensorflow's version, one intra-op thread by default, and says so", () => {
     assert.equal(info.name, "tensorflow");
