@@ -29,7 +29,8 @@
  * seeded runs are bit-identical (tested), and results at 1 and 2 threads
  * differ in the last bits, like BLAS threads. `TF_DETERMINISTIC_OPS=1`
  * only changes GPU kernels (and makes some ops throw there); on CPU the
- * fixed thread count is what makes runs repeatable. The threads used are
+ * fixed thread count is what makes runs repeatable. It is set while the GPU
+ * package loads (docs/gpu.md). The threads used are
  * reported, and recorded in each job's `job.json`.
  *
  * @module
@@ -284,6 +285,13 @@ export async function loadTfjsNode(
   // libtensorflow's start-up banners go to stderr unless told otherwise;
   // warnings and errors still show
   setEnv("TF_CPP_MIN_LOG_LEVEL", Deno.env.get("TF_CPP_MIN_LOG_LEVEL") ?? "2");
+  // the GPU build: deterministic cuDNN algorithms and reductions (docs/gpu.md)
+  if (candidates.includes("@tensorflow/tfjs-node-gpu")) {
+    setEnv(
+      "TF_DETERMINISTIC_OPS",
+      Deno.env.get("TF_DETERMINISTIC_OPS") ?? "1",
+    );
+  }
   try {
     return await importTfjsNode(candidates, threads, notes);
   } finally {
