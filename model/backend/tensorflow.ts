@@ -285,6 +285,17 @@ export async function loadTfjsNode(
   // libtensorflow's start-up banners go to stderr unless told otherwise;
   // warnings and errors still show
   setEnv("TF_CPP_MIN_LOG_LEVEL", Deno.env.get("TF_CPP_MIN_LOG_LEVEL") ?? "2");
+  // oneDNN's custom CPU ops: off unless asked for (with them on,
+  // libtensorflow prints a banner on every start, and results depend on the
+  // oneDNN build); either way a fixed setting, recorded in the notes
+  setEnv("TF_ENABLE_ONEDNN_OPTS", Deno.env.get("TF_ENABLE_ONEDNN_OPTS") ?? "0");
+  notes.push(
+    `TF_ENABLE_ONEDNN_OPTS=${
+      Deno.env.get("TF_ENABLE_ONEDNN_OPTS")
+    } (oneDNN custom ops ${
+      Deno.env.get("TF_ENABLE_ONEDNN_OPTS") === "0" ? "off" : "on"
+    }; results differ in the last bits between the two)`,
+  );
   // the GPU build: deterministic cuDNN algorithms and reductions (docs/gpu.md)
   if (candidates.includes("@tensorflow/tfjs-node-gpu")) {
     setEnv(
