@@ -56,10 +56,10 @@
  *   bit-identical. The fused selective scan runs on it as on cpu (typed
  *   arrays copied out of and back into libtensorflow).
  *
- * Default backend ({@link chooseBackend}): the fastest available by a fixed
- * ranking measured with `deno task bench:cpu` ({@link DEFAULT_RANKING}),
- * never by timing at start-up, so that a machine always makes the same
- * choice.
+ * Default backend ({@link chooseBackend}): the first available kernel set
+ * of a fixed ranking measured with `deno task bench:cpu`
+ * ({@link DEFAULT_RANKING}: wasm+openblas > tensorflow > wasm > cpu), never
+ * by timing at start-up, so that a machine always makes the same choice.
  *
  * @module
  */
@@ -70,7 +70,8 @@ import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync } from "node:fs";
 import { registerProvidedKernels } from "./kernels/mod.ts";
-import { applyBlasDefault } from "./blas/auto.ts";
+import { applyBlasDefault, blasSettingFromEnv } from "./blas/auto.ts";
+import { loadBlas } from "./blas/ffi.ts";
 import {
   loadTfjsNode,
   tensorflowBackendDetails,
@@ -327,13 +328,18 @@ async function tensorflowLoadable(): Promise<string | null> {
 }
 
 /**
- * The order in which {@link chooseBackend} takes the first available
- * backend: fastest first, as measured by `deno task bench:cpu` for the
- * MERba-small training step (scripts/bench/README). webgpu is not in it:
- * it only ever ran on a software Vulkan adapter here, far slower than the
- * CPU backends, so it is used when asked for (`--backend webgpu`).
+ * The kernel sets in the order {@link chooseBackend} takes the first
+ * available: fastest first, as measured with `deno task bench:cpu` for the
+ * MERba-small training step at 1 thread (scripts/bench/README): wasm with
+ * the OpenBLAS kernels needed 1.2x less CPU time per step than
+ * libtensorflow (tensorflow), which is on a par with wasm+BLAS and so well
+ * ahead of plain wasm (1.8x slower than wasm+BLAS), and cpu is last.
+ * webgpu is not in it: it only ever ran on a software Vulkan adapter here,
+ * far slower than the CPU backends, so it runs when asked for
+ * (`--backend webgpu`). Reorder it from an idle machine's numbers.
  */
-export const DEFAULT_RANKING: readonly BackendName[] = [
+export const DEFAULT_RANKING: readonly string[] = [
+  "wasm+openblas",
   "tensorflow",
   "wasm",
   "cpu",
@@ -347,30 +353,53 @@ export interface BackendChoice {
   reason: string;
 }
 
+/** Null when the kernel set `label` can run here, else why not. */
+async function kernelSetUnavailable(label: string): Promise<string | null> {
+  if (label === "wasm+openblas") {
+    if (blasSettingFromEnv().mode === "off") return "MERBA_BLAS=0";
+    let found = false;
+    try {
+      found = loadBlas() !== null;
+    } catch {
+      found = false;
+    }
+    return found ? null : "no OpenBLAS library found";
+  }
+  if (label === "tensorflow") {
+    const why = await tensorflowLoadable();
+    return why?.replace(/^initBackend: backend "tensorflow" /, "") ?? null;
+  }
+  return null;
+}
+
 /**
- * The default backend: the first of {@link DEFAULT_RANKING} that can start
- * here. A fixed ranking rather than a timing at start-up, so the choice is
- * the same on every run on a machine (it changes only when what is
- * installed changes, e.g. after `deno task setup:tensorflow`); each job
- * records the backend it ran on.
+ * The default backend: the first kernel set of {@link DEFAULT_RANKING} that
+ * can run here (tensorflow is loaded only when it is reached). A fixed
+ * ranking rather than a timing at start-up, so that a machine makes the
+ * same choice on every run (it changes only when what is installed
+ * changes, e.g. OpenBLAS or `deno task setup:tensorflow`); each job records
+ * the backend it ran on.
  *
  * @returns the choice and its reason.
  */
 export async function chooseBackend(): Promise<BackendChoice> {
-  const why = await tensorflowLoadable();
-  if (why === null) {
+  const skipped: string[] = [];
+  for (const label of DEFAULT_RANKING) {
+    const why = await kernelSetUnavailable(label);
+    if (why !== null) {
+      skipped.push(`${label} unavailable: ${why}`);
+      continue;
+    }
     return {
-      name: "tensorflow",
-      reason:
-        "default: the fastest available by the ranking tensorflow > wasm > cpu measured with deno task bench:cpu (--backend to choose another)",
+      name: label.split("+")[0] as BackendName,
+      reason: `default: ${label}, the first available of the ranking ${
+        DEFAULT_RANKING.join(" > ")
+      } measured with deno task bench:cpu${
+        skipped.length ? ` (${skipped.join("; ")})` : ""
+      }; --backend chooses another`,
     };
   }
-  return {
-    name: "wasm",
-    reason: `default: tensorflow, which ranks first, is unavailable (${
-      why.replace(/^initBackend: /, "")
-    }); wasm is next in the ranking tensorflow > wasm > cpu (--backend to choose another)`,
-  };
+  return { name: "cpu", reason: "default: nothing else available" };
 }
 
 /**

@@ -13,8 +13,25 @@ import { selectiveScan } from "../selective_scan.ts";
 import { permute } from "../kernels/permute.ts";
 import { maxScaledError, onBackend, seededValues } from "../kernels/testing.ts";
 import type { ModelConfig } from "../types.ts";
+import { loadBlas } from "../blas/ffi.ts";
 
 const HERE = new URL(".", import.meta.url);
+
+/** Runs `f` with one environment variable set, then restores it. */
+async function withEnv<T>(
+  name: string,
+  value: string,
+  f: () => Promise<T>,
+): Promise<T> {
+  const old = Deno.env.get(name);
+  Deno.env.set(name, value);
+  try {
+    return await f();
+  } finally {
+    if (old === undefined) Deno.env.delete(name);
+    else Deno.env.set(name, old);
+  }
+}
 
 Deno.test("restoreNodeUtil gives node:util back isNullOrUndefined (Node's semantics) and is idempotent", () => {
   restoreNodeUtil();
@@ -90,12 +107,12 @@ if (!setUp) {
     );
   });
 
-  Deno.test("without tensorflow set up, the default backend is wasm and the reason names the missing setup", async () => {
-    const choice = await chooseBackend();
+  Deno.test("without tensorflow set up (and MERBA_BLAS=0), the default backend is wasm and the reason names both skipped kernel sets", async () => {
+    const choice = await withEnv("MERBA_BLAS", "0", chooseBackend);
     assert.equal(choice.name, "wasm");
     assert.match(
       choice.reason,
-      /tensorflow, which ranks first, is unavailable \(.*setup:tensorflow.*\); wasm is next/,
+      /^default: wasm, the first available of the ranking wasm\+openblas > tensorflow > wasm > cpu measured with deno task bench:cpu \(wasm\+openblas unavailable: MERBA_BLAS=0; tensorflow unavailable: not set up \(deno task setup:tensorflow\)\); --backend chooses another$/,
     );
   });
 } else if (conflicts.length > 0 && !Deno.env.get("MERBA_TF_TEST_CHILD")) {
@@ -118,12 +135,18 @@ if (!setUp) {
   const info = await initBackend("tensorflow");
   await initBackend("cpu");
 
-  Deno.test("with tensorflow set up, the default backend is tensorflow on every call, with the ranking as the reason", async () => {
+  Deno.test("with tensorflow set up, the default is the first available of the ranking on every call: tensorflow once wasm+openblas is off", async () => {
+    const blasFound = loadBlas() !== null;
     for (let i = 0; i < 2; i++) {
       const choice = await chooseBackend();
-      assert.equal(choice.name, "tensorflow");
-      assert.match(choice.reason, /ranking tensorflow > wasm > cpu/);
+      assert.equal(choice.name, blasFound ? "wasm" : "tensorflow");
     }
+    const choice = await withEnv("MERBA_BLAS", "0", chooseBackend);
+    assert.equal(choice.name, "tensorflow");
+    assert.match(
+      choice.reason,
+      /^default: tensorflow, the first available of the ranking wasm\+openblas > tensorflow > wasm > cpu .*\(wasm\+openblas unavailable: MERBA_BLAS=0\)/,
+    );
   });
 
   Deno.test("initBackend('tensorflow') loads tfjs-node under Deno with libtensorflow's version, one intra-op thread by default, and says so", () => {
