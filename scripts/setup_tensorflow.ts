@@ -491,6 +491,7 @@ async function buildAddon(
   pkgDir: string,
   lib: Libtensorflow,
   gpu: boolean,
+  force: boolean,
 ): Promise<string> {
   const cxxEnv = Deno.env.get("CXX");
   const cxx = findTool([...(cxxEnv ? [cxxEnv] : []), "g++", "c++", "clang++"]);
@@ -511,6 +512,22 @@ async function buildAddon(
   const outDir = join(CACHE, `addon-${gpu ? "gpu" : "cpu"}`);
   await Deno.mkdir(outDir, { recursive: true });
   const out = join(outDir, "tfjs_binding.node");
+  // a build for the same package and libtensorflow is reused (after a
+  // `deno install` that reset node_modules, say)
+  const stampFile = join(outDir, "built-for.json");
+  const stamp = JSON.stringify({
+    pkg: JSON.parse(Deno.readTextFileSync(join(pkgDir, "package.json")))
+      .version,
+    lib: join(lib.libDir, lib.lib),
+    size: Deno.statSync(join(lib.libDir, lib.lib)).size,
+  });
+  if (
+    !force && existsSync(out) && existsSync(stampFile) &&
+    Deno.readTextFileSync(stampFile) === stamp
+  ) {
+    console.log(`reusing the addon built before (${out})`);
+    return out;
+  }
   console.log(
     `building the addon with ${cxx} against ${join(lib.libDir, lib.lib)}`,
   );
@@ -520,6 +537,7 @@ async function buildAddon(
     "compiling the tfjs-node addon",
   );
   await Deno.rename(out + ".tmp", out);
+  await Deno.writeTextFile(stampFile, stamp);
   return out;
 }
 
@@ -606,7 +624,7 @@ export async function setupTensorflow(options: SetupOptions): Promise<string> {
     await Deno.remove(deps, { recursive: true }).catch(() => {});
     await Deno.symlink(dirname(lib.libDir), deps);
   } else {
-    addon = await buildAddon(pkgDir, lib, options.gpu);
+    addon = await buildAddon(pkgDir, lib, options.gpu, options.force);
   }
   await Deno.mkdir(dirname(addonPath), { recursive: true });
   await Deno.copyFile(addon, addonPath);
