@@ -58,7 +58,7 @@
  *
  * Default backend ({@link chooseBackend}): the first available kernel set
  * of a fixed ranking measured with `deno task bench:cpu`
- * ({@link DEFAULT_RANKING}: wasm+openblas > tensorflow > wasm > cpu), never
+ * ({@link DEFAULT_RANKING}: tensorflow > wasm+openblas > wasm > cpu), never
  * by timing at start-up, so that a machine always makes the same choice.
  *
  * @module
@@ -330,17 +330,18 @@ async function tensorflowLoadable(): Promise<string | null> {
 /**
  * The kernel sets in the order {@link chooseBackend} takes the first
  * available: fastest first, as measured with `deno task bench:cpu` for the
- * MERba-small training step at 1 thread (scripts/bench/README): wasm with
- * the OpenBLAS kernels needed 1.2x less CPU time per step than
- * libtensorflow (tensorflow), which is on a par with wasm+BLAS and so well
- * ahead of plain wasm (1.8x slower than wasm+BLAS), and cpu is last.
- * webgpu is not in it: it only ever ran on a software Vulkan adapter here,
- * far slower than the CPU backends, so it runs when asked for
- * (`--backend webgpu`). Reorder it from an idle machine's numbers.
+ * MERba-small training step at 1 thread, interleaved (scripts/bench/README,
+ * 2026-12-03): libtensorflow (tensorflow) 1.31x the throughput of wasm with
+ * the OpenBLAS kernels (forward 1.10x; CPU time per step on a par), which
+ * is 1.8x plain wasm; cpu is last. webgpu is not in it: it only ever ran on
+ * a software Vulkan adapter here, far slower than the CPU backends, so it
+ * runs when asked for (`--backend webgpu`). The measurement was taken on a
+ * shared machine (in a run at 5x the load wasm+BLAS came out ahead):
+ * confirm it on an idle one.
  */
 export const DEFAULT_RANKING: readonly string[] = [
-  "wasm+openblas",
   "tensorflow",
+  "wasm+openblas",
   "wasm",
   "cpu",
 ];

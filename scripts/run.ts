@@ -125,14 +125,16 @@ export async function main(args: string[]): Promise<number> {
   const depsModule = Deno.env.get("MERBA_DEPS") || undefined;
   try {
     const raw = await loadRawSpec(opts.spec);
+    // validated first, so that a bad spec fails before a backend is loaded
+    let spec = resolveExperiment(raw, opts, opts.spec);
     if (backendUnset(raw, opts) && !depsModule) {
       // the default backend (stand-in dependencies, in tests, keep the spec's)
       const { chooseBackend } = await import("../model/runtime.ts");
       const choice = await chooseBackend();
       console.log(`backend: ${choice.name} (${choice.reason})`);
       opts = { ...opts, backend: choice.name };
+      spec = resolveExperiment(raw, opts, opts.spec);
     }
-    const spec = resolveExperiment(raw, opts, opts.spec);
     if (opts.dryRun) {
       const deps = await loadDeps(depsModule);
       // Counting parameters and loading a cached dataset touch TF.js: start
