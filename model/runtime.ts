@@ -45,9 +45,21 @@
  *   and buffers over the device's `maxStorageBufferBindingSize` (128 MiB on
  *   lavapipe) give silently wrong results, so {@link initBackend} installs a
  *   guard that throws instead when a tensor that large is created.
- * - `tensorflow`: `@tensorflow/tfjs-node-gpu`, else `@tensorflow/tfjs-node`,
- *   used only when already installed in this project's `node_modules`
- *   (their install downloads libtensorflow, so nothing is fetched here).
+ * - `tensorflow`: libtensorflow through `@tensorflow/tfjs-node-gpu`, else
+ *   `@tensorflow/tfjs-node`, once `deno task setup:tensorflow` has put its
+ *   native addon in place (nothing is fetched at run time). Loading it under
+ *   Deno needs a `node:util` shim and must come before any WebGPU use in
+ *   the process (libtensorflow crashes a process that loaded Vulkan first;
+ *   {@link initBackend} refuses instead): see `model/backend/tensorflow.ts`,
+ *   which also fixes its thread count (1 unless `threads` or
+ *   `TF_NUM_INTRAOP_THREADS` says otherwise) so that seeded runs are
+ *   bit-identical. The fused selective scan runs on it as on cpu (typed
+ *   arrays copied out of and back into libtensorflow).
+ *
+ * Default backend ({@link chooseBackend}): the first available kernel set
+ * of a fixed ranking measured with `deno task bench:cpu`
+ * ({@link DEFAULT_RANKING}: tensorflow > wasm+openblas > wasm > cpu), never
+ * by timing at start-up, so that a machine always makes the same choice.
  *
  * @module
  */
@@ -58,7 +70,13 @@ import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync } from "node:fs";
 import { registerProvidedKernels } from "./kernels/mod.ts";
-import { applyBlasDefault } from "./blas/auto.ts";
+import { applyBlasDefault, blasSettingFromEnv } from "./blas/auto.ts";
+import { loadBlas } from "./blas/ffi.ts";
+import {
+  loadTfjsNode,
+  tensorflowBackendDetails,
+  tfjsNodeCandidates,
+} from "./backend/tensorflow.ts";
 import {
   blasChosen,
   blasKernelRegistered,
@@ -254,15 +272,25 @@ export async function initBackend(
       return { name, threads: 1, simd: false, versions, notes, blas: null };
     }
     case "tensorflow": {
-      const loaded = await loadTfjsNode();
+      const loaded = await loadTfjsNode({ threads });
       await activate("tensorflow");
       versions[loaded.pkg] = loaded.version;
+      const details = tensorflowBackendDetails();
+      versions.libtensorflow = details?.libtensorflow ?? "?";
+      notes.push(
+        `loaded ${loaded.pkg} ${loaded.version} with libtensorflow ${versions.libtensorflow} on ${
+          details?.gpu ? "a GPU" : "the CPU"
+        }, ${loaded.threads} intra-op thread${
+          loaded.threads === 1 ? "" : "s"
+        } (bit-identical run to run at a fixed thread count)`,
+        ...loaded.notes,
+      );
       return {
         name,
-        threads: threads ?? navigator.hardwareConcurrency,
+        threads: loaded.threads,
         simd: false,
         versions,
-        notes: [`loaded ${loaded.pkg}`],
+        notes,
         blas: null,
       };
     }
@@ -270,16 +298,111 @@ export async function initBackend(
 }
 
 /**
- * Backends that can start here, without starting them (tensorflow: only
- * checks that a tfjs-node package is installed locally).
+ * Backends that can start here, without activating them. tensorflow is
+ * listed when its package is set up and loads (it is loaded, first, since
+ * it cannot load after WebGPU was probed); webgpu when an adapter exists.
  *
  * @returns the available backend names, in {@link BACKEND_NAMES} order.
  */
 export async function availableBackends(): Promise<BackendName[]> {
+  const tensorflow = (await tensorflowLoadable()) === null;
   const out: BackendName[] = ["wasm", "cpu"];
   if (await webgpuAvailable()) out.push("webgpu");
-  if (tfjsNodeCandidates().length > 0) out.push("tensorflow");
+  if (tensorflow) out.push("tensorflow");
   return out;
+}
+
+/**
+ * Loads tfjs-node when it is set up (see {@link initBackend}).
+ *
+ * @returns null when the tensorflow backend can start, else why not.
+ */
+async function tensorflowLoadable(): Promise<string | null> {
+  if (tfjsNodeCandidates().length === 0) {
+    return "not set up (deno task setup:tensorflow)";
+  }
+  try {
+    await loadTfjsNode();
+    return null;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/**
+ * The kernel sets in the order {@link chooseBackend} takes the first
+ * available: fastest first, as measured with `deno task bench:cpu` for the
+ * MERba-small training step at 1 thread, interleaved (scripts/bench/README,
+ * 2026-12-03): libtensorflow (tensorflow) 1.31x the throughput of wasm with
+ * the OpenBLAS kernels (forward 1.10x; CPU time per step on a par), which
+ * is 1.8x plain wasm; cpu is last. webgpu is not in it: it only ever ran on
+ * a software Vulkan adapter here, far slower than the CPU backends, so it
+ * runs when asked for (`--backend webgpu`). The measurement was taken on a
+ * shared machine (in a run at 5x the load wasm+BLAS came out ahead):
+ * confirm it on an idle one.
+ */
+export const DEFAULT_RANKING: readonly string[] = [
+  "tensorflow",
+  "wasm+openblas",
+  "wasm",
+  "cpu",
+];
+
+/** What {@link chooseBackend} picked, and why. */
+export interface BackendChoice {
+  /** the backend to use. */
+  name: BackendName;
+  /** one line saying why (printed at start). */
+  reason: string;
+}
+
+/** Null when the kernel set `label` can run here, else why not. */
+async function kernelSetUnavailable(label: string): Promise<string | null> {
+  if (label === "wasm+openblas") {
+    if (blasSettingFromEnv().mode === "off") return "MERBA_BLAS=0";
+    let found = false;
+    try {
+      found = loadBlas() !== null;
+    } catch {
+      found = false;
+    }
+    return found ? null : "no OpenBLAS library found";
+  }
+  if (label === "tensorflow") {
+    const why = await tensorflowLoadable();
+    return why?.replace(/^initBackend: backend "tensorflow" /, "") ?? null;
+  }
+  return null;
+}
+
+/**
+ * The default backend: the first kernel set of {@link DEFAULT_RANKING} that
+ * can run here (tensorflow is loaded only when it is reached). A fixed
+ * ranking rather than a timing at start-up, so that a machine makes the
+ * same choice on every run (it changes only when what is installed
+ * changes, e.g. OpenBLAS or `deno task setup:tensorflow`); each job records
+ * the backend it ran on.
+ *
+ * @returns the choice and its reason.
+ */
+export async function chooseBackend(): Promise<BackendChoice> {
+  const skipped: string[] = [];
+  for (const label of DEFAULT_RANKING) {
+    const why = await kernelSetUnavailable(label);
+    if (why !== null) {
+      skipped.push(`${label} unavailable: ${why}`);
+      continue;
+    }
+    return {
+      name: label.split("+")[0] as BackendName,
+      reason: `default: ${label}, the first available of the ranking ${
+        DEFAULT_RANKING.join(" > ")
+      } measured with deno task bench:cpu${
+        skipped.length ? ` (${skipped.join("; ")})` : ""
+      }; --backend chooses another`,
+    };
+  }
+  return { name: "cpu", reason: "default: nothing else available" };
 }
 
 /**
@@ -388,40 +511,4 @@ async function activate(name: string): Promise<void> {
     );
   }
   if (!ok) throw new Error(`initBackend: backend "${name}" failed to start`);
-}
-
-const TFJS_NODE = ["@tensorflow/tfjs-node-gpu", "@tensorflow/tfjs-node"];
-
-/** tfjs-node packages installed in this project's node_modules. */
-function tfjsNodeCandidates(): string[] {
-  const root = join(dirname(fromFileUrl(import.meta.url)), "..");
-  return TFJS_NODE.filter((p) =>
-    existsSync(join(root, "node_modules", p, "package.json"))
-  );
-}
-
-async function loadTfjsNode(): Promise<{ pkg: string; version: string }> {
-  const candidates = tfjsNodeCandidates();
-  const errors: string[] = [];
-  for (const pkg of candidates) {
-    try {
-      const specifier = `npm:${pkg}`;
-      const mod = await import(specifier);
-      if (!tf.findBackendFactory("tensorflow")) {
-        throw new Error("it did not register a 'tensorflow' backend");
-      }
-      return { pkg, version: String(mod.version?.["tfjs-node"] ?? "?") };
-    } catch (e) {
-      errors.push(`${pkg}: ${(e as Error).message}`);
-    }
-  }
-  throw new Error(
-    candidates.length === 0
-      ? `initBackend: backend "tensorflow" needs ${
-        TFJS_NODE.join(" or ")
-      } installed in node_modules; its install downloads libtensorflow, which this project does not do — use "wasm"`
-      : `initBackend: backend "tensorflow" could not be loaded: ${
-        errors.join("; ")
-      }`,
-  );
 }

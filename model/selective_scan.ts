@@ -2,7 +2,8 @@
  * The selective scan used by the mixer, as one fused TensorFlow.js op
  * (`MerbaSelectiveScan`) with its own backward kernel
  * (`MerbaSelectiveScanGrad`). Importing this module registers the kernels
- * for the `cpu`, `wasm` and `webgpu` backends and the gradient. On any other
+ * for the `cpu`, `wasm`, `tensorflow` and `webgpu` backends and the
+ * gradient. On any other
  * backend it falls back to the tensor-op reference {@link selectiveScanRef}.
  *
  * @module

@@ -954,3 +954,17 @@ Deno.test("kernelSetOf labels a backend by name and BLAS; kernelLine says how to
   assert.match(kernelLine("cpu"), /use --backend wasm/);
   assert.match(kernelLine("webgpu"), /kernels: webgpu — WebGPU/);
 });
+
+Deno.test("the default backend is chosen only when neither the spec, its preset, --backend nor --set backend names one", async () => {
+  const { backendUnset } = await import("./run.ts");
+  assert.equal(backendUnset({ name: "x" }, {}), true);
+  assert.equal(backendUnset({ name: "x", backend: "cpu" }, {}), false);
+  assert.equal(backendUnset({ name: "x" }, { backend: "wasm" }), false);
+  assert.equal(
+    backendUnset({ name: "x" }, { sets: [{ path: "backend" }] }),
+    false,
+  );
+  const raw = { name: "x", presets: { gpu: { backend: "webgpu" }, smoke: {} } };
+  assert.equal(backendUnset(raw, { preset: "gpu" }), false);
+  assert.equal(backendUnset(raw, { preset: "smoke" }), true);
+});

@@ -4,10 +4,12 @@
  * returning the gradients of all seven inputs), with a registered gradient
  * linking them so that `tf.grads` and optimizers work through the op.
  *
- * On `cpu` and `wasm` the kernels run typed-array loops on the backends'
- * data (no tensor ops): the WebAssembly SIMD module of `scan_wasm.ts` when
- * available, else the JS loops of `scan_js.ts` (see {@link scanImpl});
- * `webgpu` gets WGSL programs (see `webgpu.ts`).
+ * On `cpu`, `wasm` and `tensorflow` (tfjs-node) the kernels run typed-array
+ * loops on the backends' data (no tensor ops): the WebAssembly SIMD module
+ * of `scan_wasm.ts` when available, else the JS loops of `scan_js.ts` (see
+ * {@link scanImpl}); on `tensorflow` the inputs are copied out of
+ * libtensorflow and the outputs handed back to it as new tensors. `webgpu`
+ * gets WGSL programs (see `webgpu.ts`).
  *
  * @module
  */
@@ -71,6 +73,29 @@ export function scanDimsOf(
 // deno-lint-ignore no-explicit-any
 type AnyBackend = any;
 
+/**
+ * Reads a kernel input from whichever backend holds it (tfjs-node's
+ * `readSync` does not move data from another backend as cpu's does).
+ */
+const hostRead: Reader = (t) => tf.engine().readSync(t.dataId) as Float32Array;
+
+/**
+ * A float32 tensor holding `values`, made with the backend's `write` (the
+ * cpu and tensorflow backends both have it; tfjs-node has no
+ * `makeTensorInfo`).
+ */
+function hostTensor(
+  backend: AnyBackend,
+  shape: number[],
+  values: Float32Array,
+): tf.TensorInfo {
+  return {
+    dataId: backend.write(values, shape, "float32"),
+    shape,
+    dtype: "float32",
+  };
+}
+
 /** Reads the named inputs of a kernel call as typed arrays. */
 type Reader = (t: tf.TensorInfo) => Float32Array;
 
@@ -115,10 +140,10 @@ function cpuForward(
 ): tf.TensorInfo {
   const x = namedInputs(inputs);
   const dims = scanDimsOf(x.u, x.A);
-  const read: Reader = (t) => backend.readSync(t.dataId) as Float32Array;
+  const read: Reader = hostRead;
   const y = new Float32Array(dims.batch * dims.length * dims.dim);
   scanForward(readArrays(x, read), dims, Boolean(attrs?.deltaSoftplus), y);
-  return backend.makeTensorInfo(x.u.shape, "float32", y);
+  return hostTensor(backend, x.u.shape, y);
 }
 
 function cpuBackward(
@@ -134,7 +159,7 @@ function cpuBackward(
     throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
   }
   const dims = scanDimsOf(x.u, x.A);
-  const read: Reader = (t) => backend.readSync(t.dataId) as Float32Array;
+  const read: Reader = hostRead;
   const g = {
     u: new Float32Array(x.u.shape.reduce((p, q) => p * q, 1)),
     delta: new Float32Array(x.delta.shape.reduce((p, q) => p * q, 1)),
@@ -152,7 +177,7 @@ function cpuBackward(
     g,
   );
   return SCAN_INPUT_NAMES.map((name) =>
-    backend.makeTensorInfo(x[name].shape, "float32", g[name])
+    hostTensor(backend, x[name].shape, g[name])
   );
 }
 
@@ -234,8 +259,10 @@ const scanGradConfig: tf.GradConfig = {
 };
 
 /**
- * Registers the forward and backward kernels for `cpu` and `wasm` and the
- * gradient; idempotent. Called when `model/selective_scan.ts` is imported.
+ * Registers the forward and backward kernels for `cpu`, `wasm` and
+ * `tensorflow` and the gradient; idempotent. Called when
+ * `model/selective_scan.ts` is imported (a kernel may be registered for a
+ * backend before that backend is loaded).
  */
 export function registerScanKernels(): void {
   const kernels: tf.KernelConfig[] = [
@@ -247,6 +274,16 @@ export function registerScanKernels(): void {
     {
       kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
       backendName: "cpu",
+      kernelFunc: cpuBackward as unknown as tf.KernelFunc,
+    },
+    {
+      kernelName: SELECTIVE_SCAN_KERNEL,
+      backendName: "tensorflow",
+      kernelFunc: cpuForward as tf.KernelFunc,
+    },
+    {
+      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+      backendName: "tensorflow",
       kernelFunc: cpuBackward as unknown as tf.KernelFunc,
     },
     {

@@ -2,52 +2,59 @@
  * CPU speed of merba against PyTorch-CPU on the same machine, in one
  * command (`deno task bench:cpu`): the same MERba-small training step
  * (forward, DGCM loss, `tf.variableGrads`, AdamW — as `dsl/train.ts` does
- * it) and eval-mode forward, on the wasm backend with TensorFlow.js' own
- * kernels ("wasm"), with the BLAS kernels of `model/blas` ("wasm+blas",
- * when a BLAS library is found), and in PyTorch 1.13 on CPU (`cpu_torch.py`,
- * run with Debian's `/usr/bin/python3`; the model is the PyTorch
- * re-implementation in `model/testdata/gen_fixtures.py`, its selective scan
- * the reference's `selective_scan_ref` python loop — by default with the
- * time slices taken once by `unbind()`, which keeps its values but avoids
- * the O(L²) backward of the verbatim function; `--torch-scan=ref` runs it
- * verbatim, see `cpu_torch.py`).
+ * it) and eval-mode forward, on every CPU kernel set at 1 and at 2 threads:
  *
- * The sides are interleaved rep by rep (the machine may be shared; the
- * ratios are then still meaningful) after one warm-up each; medians of N
- * reps are printed. Then the three most expensive op groups are timed:
- * convolutions and matmuls by per-kernel profiling of one training step
- * (tfjs: every registered kernel wrapped with a timer, nested kernel calls
- * counted once, in the innermost kernel; PyTorch: `torch.autograd.profiler`
- * self CPU time), and the selective scan as an isolated micro-benchmark,
- * forward and forward+backward, over the scan shapes one training step uses.
+ * - `tensorflow`: libtensorflow through tfjs-node (`deno task
+ *   setup:tensorflow`), N intra-op threads;
+ * - `wasm`: the wasm backend with TensorFlow.js' own kernels (single-threaded
+ *   under Deno, so only at 1 thread);
+ * - `wasm+blas`: the same with the BLAS kernels of `model/blas` (OpenBLAS
+ *   sgemm with N threads), when a BLAS library is found;
+ * - `torch`: PyTorch on CPU (`cpu_torch.py`, with N threads; the model is
+ *   the PyTorch re-implementation in `model/testdata/gen_fixtures.py`, its
+ *   selective scan the reference's `selective_scan_ref` python loop — by
+ *   default with the time slices taken once by `unbind()`, which keeps its
+ *   values but avoids the O(L²) backward of the verbatim function;
+ *   `--torch-scan=ref` runs it verbatim, see `cpu_torch.py`).
  *
- * Usage: deno task bench:cpu [--batch=16] [--reps=5] [--blas-threads=1]
- *   [--torch-threads=<blas-threads>] [--torch-scan=unbind|ref]
- *   [--blas=both|on|off] [--no-torch] [--no-groups] [--size=112] [--verbose]
+ * Each side runs in its own process (`cpu_worker.ts`; libtensorflow fixes
+ * its thread count per process), and the sides are interleaved rep by rep
+ * (the machine may be shared; the ratios are then still meaningful) after
+ * one warm-up each; medians of N reps are printed with the achieved
+ * GFLOP/s of the step's convolutions and matmuls (their FLOPs counted from
+ * the kernels' shapes in one profiled step) next to the machine's peak: the
+ * fastest large sgemm (2048³) any side reaches at that thread count.
+ *
+ * Then (not with `--no-groups`) the three most expensive op groups on wasm
+ * are timed: convolutions and matmuls by per-kernel profiling of one
+ * training step (tfjs: every registered kernel wrapped with a timer, nested
+ * kernel calls counted once, in the innermost kernel; PyTorch:
+ * `torch.autograd.profiler` self CPU time), and the selective scan as an
+ * isolated micro-benchmark, forward and forward+backward, over the scan
+ * shapes one training step uses.
+ *
+ * Usage: deno task bench:cpu [--batch=16] [--reps=5] [--threads=1,2]
+ *   [--sides=tensorflow,wasm,wasm+blas,torch] [--python=PATH]
+ *   [--torch-scan=unbind|ref] [--size=112] [--no-groups] [--verbose]
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import process from "node:process";
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import * as tf from "@tensorflow/tfjs";
-import {
-  buildModel,
-  initBackend,
-  merbaBase,
-  type MerModel,
-  type ModelConfig,
-  selectiveScan,
-  validateModelConfig,
-} from "../../model/mod.ts";
+import { initBackend, type MerModel, selectiveScan } from "../../model/mod.ts";
 import {
   blasStatus,
   disableBlasKernels,
   enableBlasKernels,
 } from "../../model/blas/mod.ts";
-import { AdamW } from "../../dsl/optim.ts";
-import { dgcmLoss } from "../../dsl/losses.ts";
+import {
+  lineReader,
+  merbaSmallConfig,
+  merbaSmallWorkload,
+  type Timing,
+} from "./merba_small.ts";
 
 const here = dirname(fromFileUrl(import.meta.url));
 const { values: opt } = parseArgs({
@@ -55,33 +62,28 @@ const { values: opt } = parseArgs({
   options: {
     batch: { type: "string", default: "16" },
     reps: { type: "string", default: "5" },
-    "blas-threads": { type: "string", default: "1" },
-    "torch-threads": { type: "string" },
-    blas: { type: "string", default: "both" },
+    threads: { type: "string", default: "1,2" },
+    sides: { type: "string", default: "tensorflow,wasm,wasm+blas,torch" },
+    python: { type: "string" },
     size: { type: "string", default: "112" },
-    "no-torch": { type: "boolean", default: false },
     "no-groups": { type: "boolean", default: false },
     verbose: { type: "boolean", default: false },
     "torch-scan": { type: "string", default: "unbind" },
   },
 });
 const batch = Number(opt.batch), reps = Number(opt.reps);
-const threads = Number(opt["blas-threads"]), size = Number(opt.size);
-// equal thread counts by default: wasm is single-threaded, and on the loaded
-// 2-core machine PyTorch's default 2 threads ran its forward 35× slower than
-// 1 thread (OpenMP regions wait for a preempted thread)
-const torchThreads = Number(opt["torch-threads"] ?? threads);
+const size = Number(opt.size);
+const threadList = opt.threads!.split(",").map(Number);
 const verbose = opt.verbose!;
 for (
   const [k, v] of [
     ["batch", batch],
     ["reps", reps],
-    ["blas-threads", threads],
-    ["torch-threads", torchThreads],
+    ...threadList.map((t) => ["threads", t]),
   ]
 ) {
   if (!Number.isInteger(v) || (v as number) < 1) {
-    throw new Error(`--${k} must be a positive integer, got ${v}`);
+    throw new Error(`--${k} must be positive integers, got ${v}`);
   }
 }
 if (!["ref", "unbind"].includes(opt["torch-scan"]!)) {
@@ -89,120 +91,42 @@ if (!["ref", "unbind"].includes(opt["torch-scan"]!)) {
     `--torch-scan must be ref or unbind, got ${opt["torch-scan"]}`,
   );
 }
-if (!["both", "on", "off"].includes(opt.blas!)) {
-  throw new Error(`--blas must be both, on or off, got ${opt.blas}`);
+const SIDES = ["tensorflow", "wasm", "wasm+blas", "torch"];
+const sideNames = opt.sides!.split(",");
+for (const s of sideNames) {
+  if (!SIDES.includes(s)) {
+    throw new Error(`--sides: ${s} is not one of ${SIDES.join(", ")}`);
+  }
 }
 
-const config: ModelConfig = merbaBase({
-  inputSize: size,
-  dims: [32, 64, 128, 256],
-  heads: [1, 2, 4, 8],
-  stemDim: 16,
-  windowSize: [7, 7, 7, 4],
-  dropPath: 0,
-  dropout: 0,
-});
-validateModelConfig(config);
+const config = merbaSmallConfig(size);
 
-// ---------------------------------------------------------------- tfjs side
-const info = await initBackend("wasm");
-const probe = enableBlasKernels({ threads });
-disableBlasKernels();
-const variants: { name: string; blas: boolean }[] = [];
-if (opt.blas !== "on") variants.push({ name: "wasm", blas: false });
-if (opt.blas !== "off") {
-  if (probe) variants.push({ name: "wasm+blas", blas: true });
-  else console.log("no BLAS library found: the wasm+blas rows are skipped");
-}
-function setBlas(on: boolean): void {
-  if (on && !blasStatus()) enableBlasKernels({ threads });
-  if (!on) disableBlasKernels();
-}
-
-const model: MerModel = buildModel(config, 1);
-const x = tf.randomUniform(
-  [batch, size, size, config.inChannels],
-  -1,
-  1,
-  "float32",
-  7,
-) as tf.Tensor4D;
-const coarseT = Array.from({ length: batch }, (_, i) => i % 4);
-const fineT = coarseT.map((c, i) => (c === 0 ? i % 4 : null));
-const ALPHA = 0.5;
-const optimizer = new AdamW(model.params, {
-  lr: 1e-4,
-  betas: [0.9, 0.999],
-  eps: 1e-8,
-  weightDecay: 0.05,
-});
-const keyOf = new Map([...model.params].map(([k, v]) => [v.name, k]));
-const varList = [...model.params.values()];
-let dropSeed = 0;
-
-/** Wall and process CPU milliseconds of one call. */
-interface Timing {
-  ms: number;
-  cpu: number;
-}
-
-/** Process CPU time (user + system, all threads) in ms. */
-function cpuNow(): number {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-/** One training step exactly as dsl/train.ts runs it. */
-async function trainStep(): Promise<Timing> {
-  const t = performance.now(), c = cpuNow();
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.apply(x, { training: true, seed: ++dropSeed });
-    return dgcmLoss(out.coarse!, out.fine!, coarseT, fineT, ALPHA);
-  }, varList);
-  const named = new Map<string, tf.Tensor>();
-  for (const [n, g] of Object.entries(grads)) named.set(keyOf.get(n)!, g);
-  optimizer.step(named);
-  const loss = (await value.data())[0];
-  tf.dispose([value, ...Object.values(grads)]);
-  if (!Number.isFinite(loss)) throw new Error(`loss became ${loss}`);
-  return { ms: performance.now() - t, cpu: cpuNow() - c };
-}
-
-async function forward(): Promise<Timing> {
-  const t = performance.now(), c = cpuNow();
-  const out = model.apply(x, { training: false });
-  await out.coarse!.data();
-  tf.dispose([out.coarse!, out.fine!]);
-  return { ms: performance.now() - t, cpu: cpuNow() - c };
-}
-
-// --------------------------------------------------------------- torch side
-class Torch {
+/** A benchmark side in its own process, answering JSON-line requests. */
+class Side {
   #proc: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #lines: AsyncIterator<string>;
   ready: Record<string, unknown> = {};
-  constructor(cfgPath: string) {
-    this.#proc = new Deno.Command("/usr/bin/python3", {
-      args: [
-        join(here, "cpu_torch.py"),
-        cfgPath,
-        String(batch),
-        String(torchThreads),
-        opt["torch-scan"]!,
-      ],
-      // torch.set_num_threads does not reach the OpenBLAS inside Debian's
-      // torch (its matmuls ran on 2 threads at set_num_threads(1)): pin it
-      env: {
-        OPENBLAS_NUM_THREADS: String(torchThreads),
-        OMP_NUM_THREADS: String(torchThreads),
-      },
+  constructor(
+    readonly name: string,
+    readonly threads: number,
+    cmd: string,
+    args: string[],
+    env: Record<string, string> = {},
+  ) {
+    this.#proc = new Deno.Command(cmd, {
+      args,
+      env,
       stdin: "piped",
       stdout: "piped",
-      stderr: "inherit",
+      stderr: verbose ? "inherit" : "null",
     }).spawn();
     this.#writer = this.#proc.stdin.getWriter();
     this.#lines = lineReader(this.#proc.stdout);
+  }
+  /** `name@threads`. */
+  get label(): string {
+    return `${this.name}@${this.threads}`;
   }
   async request(
     req: Record<string, unknown>,
@@ -214,41 +138,92 @@ class Torch {
   }
   async read(): Promise<Record<string, unknown>> {
     const r = await this.#lines.next();
-    if (r.done) throw new Error("cpu_torch.py exited early (see its stderr)");
+    if (r.done) {
+      throw new Error(
+        `${this.label} exited early (--verbose shows its stderr)`,
+      );
+    }
     const o = JSON.parse(r.value);
-    if (o.error) throw new Error(`cpu_torch.py: ${o.error}`);
+    if (o.error) throw new Error(`${this.label}: ${o.error}`);
     return o;
   }
   async close(): Promise<void> {
-    await this.#writer.write(new TextEncoder().encode('{"cmd":"quit"}\n'));
-    await this.#writer.close();
+    try {
+      await this.#writer.write(new TextEncoder().encode('{"cmd":"quit"}\n'));
+      await this.#writer.close();
+    } catch {
+      // already gone
+    }
     await this.#proc.status;
   }
 }
 
-async function* lineReader(stream: ReadableStream<Uint8Array>) {
-  let buf = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
+/** A python3 that imports torch: --python, Debian's, or the one on PATH. */
+async function torchPython(): Promise<string | null> {
+  for (const p of opt.python ? [opt.python] : ["/usr/bin/python3", "python3"]) {
+    try {
+      const r = await new Deno.Command(p, {
+        args: ["-c", "import torch"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (r.success) return p;
+    } catch {
+      // not there
     }
   }
+  return null;
 }
 
-let torch: Torch | null = null;
-if (!opt["no-torch"]) {
-  try {
-    await Deno.stat("/usr/bin/python3");
-    const cfgPath = await Deno.makeTempFile({ suffix: ".json" });
-    await Deno.writeTextFile(cfgPath, JSON.stringify(config));
-    torch = new Torch(cfgPath);
-    torch.ready = await torch.read();
-  } catch (e) {
-    console.log(`PyTorch side unavailable: ${(e as Error).message}`);
-    torch = null;
+const cfgPath = await Deno.makeTempFile({ suffix: ".json" });
+await Deno.writeTextFile(cfgPath, JSON.stringify(config));
+const python = sideNames.includes("torch") ? await torchPython() : null;
+if (sideNames.includes("torch") && !python) {
+  console.log(
+    "torch side skipped: no python3 with torch (--python=PATH names one)",
+  );
+}
+
+const sides: Side[] = [];
+const unavailable = new Set<string>();
+for (const threads of threadList) {
+  for (const name of sideNames) {
+    if (unavailable.has(name)) continue;
+    if (name === "wasm" && threads !== 1) continue; // single-threaded
+    let side: Side;
+    if (name === "torch") {
+      if (!python) continue;
+      side = new Side(name, threads, python, [
+        join(here, "cpu_torch.py"),
+        cfgPath,
+        String(batch),
+        String(threads),
+        opt["torch-scan"]!,
+      ], {
+        // torch.set_num_threads does not reach the OpenBLAS inside Debian's
+        // torch (its matmuls ran on 2 threads at set_num_threads(1)): pin it
+        OPENBLAS_NUM_THREADS: String(threads),
+        OMP_NUM_THREADS: String(threads),
+      });
+    } else {
+      side = new Side(name, threads, Deno.execPath(), [
+        "run",
+        "-A",
+        join(here, "cpu_worker.ts"),
+        name,
+        String(threads),
+        String(batch),
+        String(size),
+      ]);
+    }
+    try {
+      side.ready = await side.read();
+      sides.push(side);
+    } catch (e) {
+      console.log(`${side.label} unavailable: ${(e as Error).message}`);
+      await side.close();
+      unavailable.add(name);
+    }
   }
 }
 
@@ -259,61 +234,157 @@ const median = (a: number[]) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 
-async function interleaved(
-  tfjsFn: () => Promise<Timing>,
-  torchCmd: string,
-): Promise<Map<string, Timing>> {
-  const times = new Map<string, Timing[]>();
-  const push = (k: string, v: Timing) =>
-    times.set(k, [...(times.get(k) ?? []), v]);
+async function interleaved(cmd: string): Promise<Map<Side, Timing>> {
+  const times = new Map<Side, Timing[]>();
   for (let r = -1; r < reps; r++) { // r = -1: warm-up
     const row: string[] = [];
-    for (const v of variants) {
-      setBlas(v.blas);
-      const tm = await tfjsFn();
-      if (r >= 0) push(v.name, tm);
-      row.push(`${v.name} ${tm.ms.toFixed(0)}`);
-    }
-    if (torch) {
-      const o = await torch.request({ cmd: torchCmd });
+    for (const side of sides) {
+      const o = await side.request({ cmd });
       const tm = { ms: o.ms as number, cpu: o.cpu_ms as number };
-      if (r >= 0) push("torch", tm);
-      row.push(`torch ${tm.ms.toFixed(0)}`);
+      if (r >= 0) times.set(side, [...(times.get(side) ?? []), tm]);
+      row.push(`${side.label} ${tm.ms.toFixed(0)}`);
     }
     if (verbose) {
       console.log(
-        `  ${torchCmd} ${r < 0 ? "warm-up" : `rep ${r + 1}`}: ${
-          row.join(", ")
-        } ms`,
+        `  ${cmd} ${r < 0 ? "warm-up" : `rep ${r + 1}`}: ${row.join(", ")} ms`,
       );
     }
   }
   return new Map(
-    [...times].map((
-      [k, v],
-    ) => [k, {
+    [...times].map(([k, v]) => [k, {
       ms: median(v.map((t) => t.ms)),
       cpu: median(v.map((t) => t.cpu)),
     }]),
   );
 }
 
-function report(title: string, med: Map<string, Timing>): void {
+// ------------------------------------------------- FLOPs of the dense ops
+/** Forward-equivalent FLOPs of one conv or matmul kernel call, else 0. */
+function kernelFlops(
+  name: string,
+  named: tf.NamedTensorInfoMap,
+  attrs: tf.NamedAttrMap = {},
+): number {
+  const inputs = named as Record<string, tf.TensorInfo>;
+  const prod = (s: number[]) => s.reduce((a, b) => a * b, 1);
+  if (name === "Conv2D" || name === "DepthwiseConv2dNative") {
+    const x = inputs.x.shape, f = inputs.filter.shape;
+    const info = tf.backend_util.computeConv2DInfo(
+      x as [number, number, number, number],
+      f as [number, number, number, number],
+      attrs.strides as [number, number],
+      (attrs.dilations ?? 1) as [number, number],
+      attrs.pad as "same",
+      undefined,
+      name !== "Conv2D",
+    );
+    return 2 * prod(info.outShape) * f[0] * f[1] *
+      (name === "Conv2D" ? f[2] : 1);
+  }
+  if (/^(Conv2DBackprop|DepthwiseConv2dNativeBackprop)/.test(name)) {
+    const dy = inputs.dy.shape;
+    const f = (inputs.filter?.shape ?? attrs.filterShape) as number[];
+    return 2 * prod(dy) * f[0] * f[1] *
+      (name.startsWith("Conv2D") ? f[2] : 1);
+  }
+  if (name === "BatchMatMul" || name === "_FusedMatMul") {
+    const a = inputs.a.shape, b = inputs.b.shape;
+    const m = attrs.transposeA ? a[a.length - 1] : a[a.length - 2];
+    const k = attrs.transposeA ? a[a.length - 2] : a[a.length - 1];
+    const n = attrs.transposeB ? b[b.length - 2] : b[b.length - 1];
+    const batchA = prod(a.slice(0, -2)), batchB = prod(b.slice(0, -2));
+    return 2 * Math.max(batchA, batchB) * m * n * k;
+  }
+  return 0;
+}
+
+// ------------------------------------------- in-process wasm (FLOPs, groups)
+const info = await initBackend("wasm");
+const probe = enableBlasKernels({ threads: 1 });
+disableBlasKernels();
+const variants: { name: string; blas: boolean }[] = [
+  { name: "wasm", blas: false },
+  ...(probe ? [{ name: "wasm+blas", blas: true }] : []),
+];
+function setBlas(on: boolean): void {
+  if (on && !blasStatus()) enableBlasKernels({ threads: 1 });
+  if (!on) disableBlasKernels();
+}
+const work = merbaSmallWorkload(config, batch);
+const model: MerModel = work.model;
+const trainStep = work.trainStep;
+
+/** Conv and matmul FLOPs of one call of `fn` (wasm kernels, BLAS off). */
+async function countFlops(fn: () => Promise<Timing>): Promise<number> {
+  setBlas(false);
+  await fn();
+  const ins = instrument("wasm");
+  try {
+    await fn();
+  } finally {
+    ins.restore();
+  }
+  return ins.flops.value;
+}
+const flops = {
+  train: await countFlops(work.trainStep),
+  forward: await countFlops(work.forward),
+};
+
+/** The fastest 2048³ sgemm any side reaches, per thread count. */
+const peak = new Map<number, { gflops: number; by: string }>();
+for (const side of sides) {
+  if (side.name === "torch" || side.name === "wasm") continue;
+  const g = (await side.request({ cmd: "peak", n: 2048 })).gflops as number;
+  if (g > (peak.get(side.threads)?.gflops ?? 0)) {
+    peak.set(side.threads, { gflops: g, by: side.label });
+  }
+}
+
+function report(
+  title: string,
+  med: Map<Side, Timing>,
+  stepFlops: number,
+): void {
   console.log(
-    `\n${title} (batch ${batch}, median of ${reps}; ratio = our throughput / PyTorch's)`,
+    `\n${title} (batch ${batch}, median of ${reps}; ${
+      (stepFlops / 1e9).toFixed(1)
+    } GFLOP of convs and matmuls per call; ratio = our throughput / PyTorch's at the same threads)`,
   );
-  const t = med.get("torch");
-  for (const [k, tm] of med) {
+  const torchAt = (t: number) =>
+    [...med].find(([s]) => s.name === "torch" && s.threads === t)?.[1];
+  for (const [side, tm] of med) {
     const sps = (batch * 1000) / tm.ms;
-    const ratio = t && k !== "torch"
+    const gf = stepFlops / (tm.ms * 1e6);
+    const p = peak.get(side.threads);
+    const t = torchAt(side.threads);
+    const ratio = t && side.name !== "torch"
       ? `  ${(t.ms / tm.ms).toFixed(3)}× PyTorch (by CPU time ${
         (t.cpu / tm.cpu).toFixed(3)
       }×)`
       : "";
     console.log(
-      `  ${k.padEnd(10)} ${tm.ms.toFixed(1).padStart(9)} ms  ${
-        sps.toFixed(2).padStart(8)
-      } samples/s  CPU ${tm.cpu.toFixed(0).padStart(7)} ms${ratio}`,
+      `  ${side.label.padEnd(14)} ${tm.ms.toFixed(1).padStart(9)} ms  ${
+        sps.toFixed(2).padStart(7)
+      } samples/s  CPU ${tm.cpu.toFixed(0).padStart(7)} ms  ${
+        gf.toFixed(1).padStart(5)
+      } GFLOP/s${
+        p ? ` (${((100 * gf) / p.gflops).toFixed(0)}% of peak)` : ""
+      }${ratio}`,
+    );
+  }
+  const ours = [...med].filter(([s]) => s.name !== "torch");
+  const theirs = [...med].filter(([s]) => s.name === "torch");
+  if (ours.length && theirs.length) {
+    const best = (xs: [Side, Timing][]) =>
+      xs.reduce((a, b) => (b[1].ms < a[1].ms ? b : a));
+    const [os, ot] = best(ours), [ts, tt] = best(theirs);
+    console.log(
+      `  best against best: ${os.label} ${
+        ((batch * 1000) / ot.ms).toFixed(2)
+      } samples/s vs ${ts.label} ${
+        ((batch * 1000) / tt.ms).toFixed(2)
+      } samples/s: ${(tt.ms / ot.ms).toFixed(3)}× PyTorch`,
     );
   }
 }
@@ -323,14 +394,34 @@ console.log(
     countParams(model)
   } parameters`,
 );
+for (const side of sides) {
+  const b = side.ready.backend as
+    | {
+      name: string;
+      versions: Record<string, string>;
+      blas: { threads: number } | null;
+    }
+    | undefined;
+  console.log(
+    `  ${side.label}: ${
+      side.name === "torch"
+        ? `torch ${side.ready.torch} (${side.ready.params} parameters, scan ${side.ready.scan})`
+        : `tfjs ${b?.versions.tfjs} ${b?.name}${
+          b?.versions.libtensorflow
+            ? ` (libtensorflow ${b.versions.libtensorflow})`
+            : ""
+        }${b?.blas ? ` + OpenBLAS sgemm (${b.blas.threads} threads)` : ""}`
+    }`,
+  );
+}
 console.log(
-  `tfjs ${tf.version.tfjs} ${info.name} (simd ${info.simd}, threads ${info.threads}); BLAS: ${
-    probe ? `${probe.config || probe.path} (${probe.threads} threads)` : "none"
-  }; torch: ${
-    torch
-      ? `${torch.ready.torch} (${torch.ready.threads} threads, ${torch.ready.params} parameters, scan ${torch.ready.scan})`
-      : "off"
-  }`,
+  `peak (largest 2048³ sgemm): ${
+    [...peak].map(([t, p]) =>
+      `${p.gflops.toFixed(1)} GFLOP/s at ${t} thread${
+        t === 1 ? "" : "s"
+      } (${p.by})`
+    ).join(", ") || "not measured"
+  }; tfjs ${tf.version.tfjs} in-process ${info.name} for FLOP counting`,
 );
 console.log(
   `load average at start: ${
@@ -338,8 +429,8 @@ console.log(
   } on ${navigator.hardwareConcurrency} cores`,
 );
 
-report("training step", await interleaved(trainStep, "train"));
-report("forward (eval, no grad)", await interleaved(forward, "forward"));
+report("training step", await interleaved("train"), flops.train);
+report("forward (eval, no grad)", await interleaved("forward"), flops.forward);
 
 function countParams(m: MerModel): number {
   let n = 0;
@@ -359,11 +450,16 @@ function instrument(backendName: string) {
   const times = new Map<string, KernelTime>();
   const scanShapes: number[][] = [];
   const stack: number[] = [];
+  const flops = { value: 0 };
   for (const c of configs) {
     tf.unregisterKernel(c.kernelName, backendName);
     tf.registerKernel({
       ...c,
       kernelFunc: (args) => {
+        // FLOPs of the outermost kernel only (provided kernels call others)
+        if (stack.length === 0) {
+          flops.value += kernelFlops(c.kernelName, args.inputs, args.attrs);
+        }
         stack.push(0);
         const t0 = performance.now();
         try {
@@ -389,6 +485,7 @@ function instrument(backendName: string) {
   return {
     times,
     scanShapes,
+    flops,
     restore() {
       for (const c of configs) {
         tf.unregisterKernel(c.kernelName, backendName);
@@ -401,6 +498,9 @@ function instrument(backendName: string) {
 const CONV = /conv/i;
 const MATMUL = /^(BatchMatMul|_FusedMatMul|MatMul)$/;
 
+// the PyTorch side at 1 thread answers the profile and scan requests
+const torch = sides.find((s) => s.name === "torch" && s.threads === 1) ??
+  null;
 if (!opt["no-groups"]) {
   let scanShapes: number[][] = [];
   const groups = new Map<string, Record<string, number>>();
@@ -558,7 +658,8 @@ function timeScan(shapes: number[][]): { fwd: number; fwdbwd: number } {
   return res;
 }
 
-await torch?.close();
+for (const side of sides) await side.close();
+await Deno.remove(cfgPath);
 console.log(
   `\nnote: timings are wall clock on a machine that may be shared (load average now ${
     Deno.loadavg().map((v) => v.toFixed(1)).join(" ")
