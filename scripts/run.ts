@@ -48,6 +48,8 @@ import {
   USAGE,
 } from "../dsl/overrides.ts";
 import { loadRawSpec, type RawSpec } from "../dsl/load.ts";
+import { resolveWithDefaultBackend } from "../dsl/default_backend.ts";
+export { backendUnset } from "../dsl/default_backend.ts";
 import type { ReportInput } from "../dsl/engine_types.ts";
 import { formatResultTable, summarizeReport } from "../dsl/report/table.ts";
 import { kernelSetLabel, type KernelSetSource } from "../model/kernel_set.ts";
@@ -189,24 +191,6 @@ export function resultTable(report: ReportInput): string {
   return formatResultTable(summarizeReport(report));
 }
 
-/**
- * Whether neither the spec (its `extends` chain and the chosen preset) nor
- * the command line (`--backend`, `--set backend=…`) names a backend: then
- * {@link main} picks the default with `chooseBackend` (model/runtime.ts).
- */
-export function backendUnset(
-  raw: Record<string, unknown>,
-  opts: { backend?: string; preset?: string; sets?: { path: string }[] },
-): boolean {
-  if (opts.backend !== undefined || "backend" in raw) return false;
-  if ((opts.sets ?? []).some((s) => s.path === "backend")) return false;
-  const presets = raw.presets as
-    | Record<string, Record<string, unknown>>
-    | undefined;
-  const preset = opts.preset === undefined ? undefined : presets?.[opts.preset];
-  return !(preset && typeof preset === "object" && "backend" in preset);
-}
-
 /** Runs the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   let opts, split;
@@ -224,16 +208,12 @@ export async function main(args: string[]): Promise<number> {
   let raw: RawSpec | undefined;
   try {
     raw = await loadRawSpec(opts.spec);
-    // validated first, so that a bad spec fails before a backend is loaded
-    let spec = resolveExperiment(raw, opts, opts.spec);
-    if (backendUnset(raw, opts) && !depsModule) {
-      // the default backend (stand-in dependencies, in tests, keep the spec's)
-      const { chooseBackend } = await import("../model/runtime.ts");
-      const choice = await chooseBackend();
-      console.log(`backend: ${choice.name} (${choice.reason})`);
-      opts = { ...opts, backend: choice.name };
-      spec = resolveExperiment(raw, opts, opts.spec);
-    }
+    const resolved = await resolveWithDefaultBackend(raw, opts, opts.spec, {
+      depsModule,
+      onChoice: (line) => console.log(line),
+    });
+    const spec = resolved.spec;
+    opts = resolved.args;
     const launcher = chooseLauncher(spec, split.launcher);
     if (launcher.kind === "slurm" && !opts.dryRun) {
       if (opts.shard || launcher.jobIds) {

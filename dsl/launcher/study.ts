@@ -11,7 +11,8 @@ import { resolve } from "node:path";
 import { CliError } from "../errors.ts";
 import { type Deps, loadDeps, prepare, type Prepared } from "../interpret.ts";
 import { loadRawSpec } from "../load.ts";
-import { parseRunArgs, resolveExperiment, type RunArgs } from "../overrides.ts";
+import { parseRunArgs, type RunArgs } from "../overrides.ts";
+import { resolveWithDefaultBackend } from "../default_backend.ts";
 import type { Experiment } from "../schema.ts";
 import { RunStore } from "../store.ts";
 import { splitLauncherArgs } from "./options.ts";
@@ -59,8 +60,15 @@ export async function openStudy(argv: string[]): Promise<Study | null> {
     }
   }
   const raw = await loadRawSpec(args.spec);
-  const spec = resolveExperiment(raw, args, args.spec);
-  const deps = await loadDeps(Deno.env.get("MERBA_DEPS") || undefined);
+  const depsModule = Deno.env.get("MERBA_DEPS") || undefined;
+  // the run's default backend, so that the jobs are the run's
+  const { spec, args: resolved } = await resolveWithDefaultBackend(
+    raw,
+    args,
+    args.spec,
+    { depsModule },
+  );
+  const deps = await loadDeps(depsModule);
   // loading the cached dataset touches TF.js: the plain cpu backend does
   await deps.initBackend("cpu");
   const prepared = await prepare(spec, deps, {
@@ -69,7 +77,7 @@ export async function openStudy(argv: string[]): Promise<Study | null> {
   });
   return {
     spec,
-    args,
+    args: resolved,
     deps,
     prepared,
     store: new RunStore(resolve(args.out), spec.name),
