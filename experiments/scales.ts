@@ -75,14 +75,9 @@ export const LAPTOP_MODEL: ModelSpecInput = {
  * last one holds the floor rate (the cosine decay reaches it before; three
  * cooldown epochs at ~0 learning rate bought nothing but time).
  *
- * Time budget (Table VII, 6 variants × 3 seeds = 18 jobs, two at a time on
- * two cores): the one-seed run at 25 epochs on 25 training subjects took
- * 3 min 38 s on an idle 2-core machine with OpenBLAS. A job now does 20/25
- * of the epochs on 22 training subjects (176 clips; 200 before) plus ~2 %
- * more forward passes for the larger Test B: ≈ 0.72 of the old job's CPU
- * time (measured under load: 90 CPU-s against 147 for the old recipe on the
- * same data), so 18 jobs ≈ 3 × 0.72 × the old run ≈ 8 min with OpenBLAS and
- * ≈ 14 min with the plain wasm kernels (1.8× slower training steps).
+ * Sized so that Table VII's 18 jobs (6 variants × 3 seeds, two at a time)
+ * fit 15 minutes on an idle 2-core machine with OpenBLAS; the measured wall
+ * time is in the README.
  */
 export const LAPTOP_TRAIN = {
   epochs: 20,
