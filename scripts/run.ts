@@ -43,7 +43,6 @@ import {
   attributeSets,
   optionOrigins,
   parseRunArgs,
-  resolveExperiment,
   type SpecOverrides,
   USAGE,
 } from "../dsl/overrides.ts";
