@@ -4,17 +4,9 @@ import { mambaVisionB, merbaBase } from "./config.ts";
 import { buildModel, dropPathSchedule } from "./model.ts";
 import { initBackend } from "./runtime.ts";
 import type { ModelConfig } from "./types.ts";
+import { TINY_MODEL } from "./testdata/tiny_config.ts";
 
-const TINY: Partial<ModelConfig> = {
-  inputSize: 56,
-  dims: [8, 16, 16, 32],
-  heads: [1, 2, 2, 4],
-  stemDim: 8,
-  windowSize: [7, 7, 2, 2],
-  depths: [1, 1, 1, 1],
-  attentionDepths: [0, 1, 1, 1],
-  mlpRatio: 2,
-};
+const TINY = TINY_MODEL;
 const MERBA = merbaBase({ ...TINY, dropout: 0.5, dropPath: 0.5 });
 const MV = mambaVisionB({
   ...TINY,

@@ -183,8 +183,8 @@ export function kernelLine(kernelSet: string, blasSetting?: string): string {
 }
 
 /**
- * The result table printed at the end of a run (what the user came for).
- * The one call to swap for the report module's `formatResultTable(report)`.
+ * The result table printed at the end of a run (what the user came for):
+ * the report's terminal table with intervals, marks and its conclusion.
  */
 export function resultTable(report: ReportInput): string {
   return formatResultTable(summarizeReport(report));

@@ -13,6 +13,7 @@ import { selectiveScan } from "../selective_scan.ts";
 import { permute } from "../kernels/permute.ts";
 import { maxScaledError, onBackend, seededValues } from "../kernels/testing.ts";
 import type { ModelConfig } from "../types.ts";
+import { TINY_MODEL } from "../testdata/tiny_config.ts";
 
 const HERE = new URL(".", import.meta.url);
 
@@ -254,16 +255,7 @@ if (!setUp) {
     );
   });
 
-  const TINY: Partial<ModelConfig> = {
-    inputSize: 56,
-    dims: [8, 16, 16, 32],
-    heads: [1, 2, 2, 4],
-    stemDim: 8,
-    windowSize: [7, 7, 2, 2],
-    depths: [1, 1, 1, 1],
-    attentionDepths: [0, 1, 1, 1],
-    mlpRatio: 2,
-  };
+  const TINY = TINY_MODEL;
   const MODELS: [string, ModelConfig][] = [
     ["MERba", merbaBase({ ...TINY, dropout: 0.3, dropPath: 0.3 })],
     [

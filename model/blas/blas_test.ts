@@ -25,6 +25,7 @@ import {
   loadBlas,
 } from "./mod.ts";
 import { rand } from "./testdata/rand.ts";
+import { TINY_MODEL } from "../testdata/tiny_config.ts";
 
 const probe = loadBlas({ threads: 1 });
 probe?.close();
@@ -506,14 +507,7 @@ Deno.test({
   async fn() {
     await initBackend("wasm");
     const config = merbaBase({
-      inputSize: 56,
-      dims: [8, 16, 16, 32],
-      heads: [1, 2, 2, 4],
-      stemDim: 8,
-      windowSize: [7, 7, 2, 2],
-      depths: [1, 1, 1, 1],
-      attentionDepths: [0, 1, 1, 1],
-      mlpRatio: 2,
+      ...TINY_MODEL,
       head: "linear",
       dropout: 0,
       dropPath: 0,

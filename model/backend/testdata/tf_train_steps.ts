@@ -9,6 +9,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { buildModel, merbaBase } from "../../mod.ts";
 import { initBackend } from "../../runtime.ts";
+import { TINY_MODEL } from "../../testdata/tiny_config.ts";
 import { AdamW } from "../../../dsl/optim.ts";
 import { dgcmLoss } from "../../../dsl/losses.ts";
 
@@ -17,14 +18,8 @@ const info = await initBackend(backend as "tensorflow", {
   threads: Number(threads ?? 1),
 });
 const config = merbaBase({
-  inputSize: 56,
-  dims: [8, 16, 16, 32],
-  heads: [1, 2, 2, 4],
-  stemDim: 8,
-  windowSize: [7, 7, 2, 2],
+  ...TINY_MODEL,
   depths: [1, 1, 2, 1],
-  attentionDepths: [0, 1, 1, 1],
-  mlpRatio: 2,
   dropout: 0.2,
   dropPath: 0.2,
 });
