@@ -7,13 +7,14 @@
  * the study's protocol (LOSO, fixed split, subject k-fold) with seeded random
  * streams, and reports as paper-style tables.
  *
- * The three libraries are also usable on their own, as namespaces:
+ * The four libraries are also usable on their own, as namespaces:
  * - {@link model}: layers, MERba/MambaVision assembly from a plain config,
  *   the fused selective scan, backends, safetensors I/O;
  * - {@link data}: the synthetic benchmark, real-corpus adapters, image I/O,
  *   face alignment, TV-L1 optical flow, the dataset registry;
- * - {@link dsl}: spec schema and loading, planner, run store, training
- *   engine, metrics, reports.
+ * - {@link train}: the training loop, AdamW, schedules, losses, metrics;
+ * - {@link dsl}: spec schema and loading, planner, interpreter, run store,
+ *   reports.
  *
  * ```ts
  * import { dsl } from "./mod.ts";
@@ -31,4 +32,5 @@
  */
 export * as model from "./model/mod.ts";
 export * as data from "./data/mod.ts";
+export * as train from "./train/mod.ts";
 export * as dsl from "./dsl/mod.ts";

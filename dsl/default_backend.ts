@@ -1,6 +1,6 @@
 /**
  * The backend of a run whose spec and command line name none: the first
- * available of model/runtime.ts' fixed `DEFAULT_RANKING`. The run, its
+ * available of model/backend/runtime.ts' fixed `DEFAULT_RANKING`. The run, its
  * Slurm array tasks, `status` and `report` resolve a spec through here, so
  * that they agree on the backend and with it on the jobs' identities.
  *
@@ -13,7 +13,7 @@ import type { Experiment } from "./schema.ts";
 /**
  * Whether neither the spec (its `extends` chain and the chosen preset) nor
  * the command line (`--backend`, `--set backend=…`) names a backend: then
- * {@link main} picks the default with `chooseBackend` (model/runtime.ts).
+ * {@link main} picks the default with `chooseBackend` (model/backend/runtime.ts).
  */
 export function backendUnset(
   raw: Record<string, unknown>,
@@ -49,7 +49,7 @@ export async function resolveWithDefaultBackend<A extends SpecOverrides>(
 ): Promise<{ spec: Experiment; args: A }> {
   const spec = resolveExperiment(raw, args, file);
   if (options.depsModule || !backendUnset(raw, args)) return { spec, args };
-  const { chooseBackend } = await import("../model/runtime.ts");
+  const { chooseBackend } = await import("../model/backend/runtime.ts");
   const choice = await chooseBackend();
   options.onChoice?.(`backend: ${choice.name} (${choice.reason})`);
   const chosen = { ...args, backend: choice.name } as A;

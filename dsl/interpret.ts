@@ -6,8 +6,8 @@
  *
  * Everything it needs from the model library, the data layer and the
  * engine comes through a {@link Deps} object: {@link loadDeps} assembles
- * the real one (`model/mod.ts`, `data/mod.ts`, `dsl/train.ts`,
- * `dsl/metrics.ts`, `dsl/report/mod.ts`, `model/runtime.ts`); tests pass
+ * the real one (`model/mod.ts`, `data/mod.ts`, `train/train.ts`,
+ * `train/metrics.ts`, `dsl/report/mod.ts`, `model/backend/runtime.ts`); tests pass
  * stand-ins (a module exporting `deps`, which workers import too).
  *
  * @module
@@ -19,11 +19,10 @@ import type {
   EpochRecord,
   Metrics,
   Prediction,
-  ReportInput,
-  ReportRow,
   TrainInput,
   TrainResult,
-} from "./engine_types.ts";
+} from "../train/types.ts";
+import type { ReportInput, ReportRow } from "./report/types.ts";
 import {
   checkPlanData,
   expandVariants,
@@ -48,7 +47,7 @@ import {
   UNKNOWN_KERNEL_SET,
 } from "./store.ts";
 
-/** The engine side's functions (see `dsl/engine_types.ts`). */
+/** The engine side's functions (see `train/types.ts`). */
 export interface Engine {
   /** trains one job and predicts its tests. */
   train(input: TrainInput): Promise<TrainResult>;
@@ -101,9 +100,9 @@ export interface DatasetKnowledge {
 const DEFAULT_MODULES = {
   model: "../model/mod.ts",
   data: "../data/mod.ts",
-  runtime: "../model/runtime.ts",
-  train: "./train.ts",
-  metrics: "./metrics.ts",
+  runtime: "../model/backend/runtime.ts",
+  train: "../train/train.ts",
+  metrics: "../train/metrics.ts",
   report: "./report/mod.ts",
 } as const;
 

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { describeJobFailure, prepare, runExperiment } from "./interpret.ts";
 import type { Job } from "./plan.ts";
-import type { ReportInput } from "./engine_types.ts";
+import type { ReportInput } from "./report/types.ts";
 import { summarizeReport } from "./report/table.ts";
 import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
 import { validateExperiment } from "./spec.ts";
@@ -469,8 +469,8 @@ Deno.test("a memory failure suggests train.checkpoint until it is set, then smal
 });
 
 Deno.test("job.json records the backend initBackend reported: the runtime's BackendInfo with its BLAS setting (serial), the worker's backend (2 workers)", async () => {
-  const { initBackend } = await import("../model/runtime.ts");
-  const { blasStatus } = await import("../model/blas/mod.ts");
+  const { initBackend } = await import("../model/backend/runtime.ts");
+  const { blasStatus } = await import("../model/backend/blas/mod.ts");
   const contexts = async (dir: string) => {
     const out = [];
     for await (const e of Deno.readDir(dir)) {

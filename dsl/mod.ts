@@ -92,14 +92,12 @@ export type {
   Metrics,
   OptimizerSettings,
   Prediction,
-  ReferenceRow,
-  ReportInput,
-  ReportRow,
   ScheduleSettings,
   TrainInput,
   TrainRecipe,
   TrainResult,
-} from "./engine_types.ts";
+} from "../train/types.ts";
+export type { ReferenceRow, ReportInput, ReportRow } from "./report/types.ts";
 export {
   CliError,
   DatasetError,
@@ -210,8 +208,6 @@ export {
   type WorkerPoolResult,
 } from "./workers.ts";
 export { ProgressView } from "./progress.ts";
-export { train } from "./train.ts";
-export { computeMetrics, scoreConfusion } from "./metrics.ts";
 export {
   formatResultTable,
   type MetricSummary,

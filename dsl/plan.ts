@@ -16,7 +16,7 @@
 import * as v from "valibot";
 import type { ModelConfig } from "../model/types.ts";
 import { EMOTIONS_7, type SampleRecord } from "../data/types.ts";
-import type { JobSeeds, TrainRecipe } from "./engine_types.ts";
+import type { JobSeeds, TrainRecipe } from "../train/types.ts";
 import { SpecError, type SpecIssue } from "./errors.ts";
 import { hashValue, sha256Hex } from "./hash.ts";
 import { deepMerge, setPath } from "./merge.ts";

@@ -18,7 +18,7 @@
  * @module
  */
 import process from "node:process";
-import type { EpochRecord } from "./engine_types.ts";
+import type { EpochRecord } from "../train/types.ts";
 import type { Job } from "./plan.ts";
 
 // The part of cli-progress used here, typed locally: its @types package

@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { formatDuration, ProgressView } from "./progress.ts";
 import type { Job } from "./plan.ts";
-import type { EpochRecord } from "./engine_types.ts";
+import type { EpochRecord } from "../train/types.ts";
 
 function job(id: string, variant: string, seed: number): Job {
   return {

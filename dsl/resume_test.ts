@@ -5,7 +5,7 @@ import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
 import { validateExperiment } from "./spec.ts";
 import { RunStore } from "./store.ts";
 import { StoreError } from "./errors.ts";
-import { inTempDir } from "./testing.ts";
+import { inTempDir } from "../train/testing.ts";
 import { deps, standInDataset } from "./testdata/stand_in_deps.ts";
 import { deps as blasDeps } from "./testdata/blas_stand_in_deps.ts";
 

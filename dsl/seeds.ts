@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { JobSeeds } from "./engine_types.ts";
+import type { JobSeeds } from "../train/types.ts";
 import { sha256Hex } from "./hash.ts";
 
 /** The named random streams of a job. */

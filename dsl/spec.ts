@@ -5,7 +5,7 @@
  * unknown keys; validation happens when the spec is loaded.
  *
  * ```ts
- * import { experiment } from "../dsl/spec.ts";
+ * import { experiment } from "./spec.ts";
  *
  * export default experiment({
  *   name: "table7-scans",

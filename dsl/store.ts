@@ -36,10 +36,10 @@
  */
 import { dirname, join } from "node:path";
 import { createHash } from "node:crypto";
-import type { EpochRecord, Metrics, Prediction } from "./engine_types.ts";
+import type { EpochRecord, Metrics, Prediction } from "../train/types.ts";
 import { StoreError } from "./errors.ts";
 import type { Job } from "./plan.ts";
-import { kernelSetLabel } from "../model/kernel_set.ts";
+import { kernelSetLabel } from "../model/backend/kernel_set.ts";
 
 /** File names inside a job folder. */
 export const JOB_FILES = {
@@ -129,14 +129,14 @@ export interface RunContext {
   /** host name. */
   host: string;
   /**
-   * the kernel set the job runs on (model/runtime.ts' `kernelSetLabel`:
+   * the kernel set the job runs on (model/backend/runtime.ts' `kernelSetLabel`:
    * "wasm", "wasm+openblas", "cpu", …), "unknown" when the backend is not
    * recorded. Records written before it existed derive it from
    * {@link RunContext.backend} ({@link kernelSetOf}).
    */
   kernelSet: string;
   /**
-   * the backend as `initBackend` reported it (model/runtime.ts'
+   * the backend as `initBackend` reported it (model/backend/runtime.ts'
    * `BackendInfo`): its name, threads, SIMD, package versions, BLAS
    * setting (`blas`: library path, build, sgemm threads and kernels, or
    * null when TensorFlow.js' own kernels ran) and notes; null when the
@@ -177,7 +177,7 @@ function backendRecord(info: unknown): RunContext["backend"] {
  * Collects the run context (tolerates a missing git).
  *
  * @param backend what `initBackend` returned for the jobs' backend
- *   (model/runtime.ts' `BackendInfo`); recorded as
+ *   (model/backend/runtime.ts' `BackendInfo`); recorded as
  *   {@link RunContext.backend}, its `versions` merged into the context's.
  *   Omitted: the backend is recorded as null.
  */

@@ -14,8 +14,8 @@ import {
   writeFileAtomic,
 } from "./store.ts";
 import { StoreError } from "./errors.ts";
-import { inTempDir } from "./testing.ts";
-import { kernelSetLabel } from "../model/runtime.ts";
+import { inTempDir } from "../train/testing.ts";
+import { kernelSetLabel } from "../model/backend/runtime.ts";
 import type { Job } from "./plan.ts";
 
 const fakeJob = {

@@ -11,7 +11,7 @@
  * @module
  */
 import type { FlowDataset } from "../data/types.ts";
-import type { EpochRecord } from "./engine_types.ts";
+import type { EpochRecord } from "../train/types.ts";
 import {
   type Deps,
   describeJobFailure,

@@ -35,7 +35,7 @@ import type { LayerContext } from "./layers/context.ts";
 import { windowPartition, windowReverse } from "./layers/window.ts";
 import { declareMixer, mixerCore, mixerSizes } from "./mixer.ts";
 import type { ParamStore } from "./params.ts";
-import { permute } from "./kernels/permute.ts";
+import { permute } from "./backend/kernels/permute.ts";
 import { inverse, scanOrder } from "./scan_order.ts";
 import type { ModelConfig } from "./types.ts";
 

@@ -90,4 +90,4 @@ export {
   initBackend,
   kernelSetLabel,
   type KernelSetSource,
-} from "./runtime.ts";
+} from "./backend/runtime.ts";

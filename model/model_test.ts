@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { mambaVisionB, merbaBase } from "./config.ts";
 import { buildModel, dropPathSchedule } from "./model.ts";
-import { initBackend } from "./runtime.ts";
+import { initBackend } from "./backend/runtime.ts";
 import type { ModelConfig } from "./types.ts";
 import { TINY_MODEL } from "./testdata/tiny_config.ts";
 

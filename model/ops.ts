@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { permute as permuteImpl } from "./kernels/permute.ts";
+import { permute as permuteImpl } from "./backend/kernels/permute.ts";
 import { selectiveScan as selectiveScanImpl } from "./selective_scan.ts";
 import type { Tensor, Tensor1D, Tensor2D, Tensor3D } from "./tensor_types.ts";
 

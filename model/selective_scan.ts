@@ -18,8 +18,8 @@ import {
   SCAN_INPUT_NAMES,
   SELECTIVE_SCAN_GRAD_KERNEL,
   SELECTIVE_SCAN_KERNEL,
-} from "./ssm/kernels.ts";
-import { registerScanWebGPUKernels } from "./ssm/webgpu.ts";
+} from "./backend/ssm/kernels.ts";
+import { registerScanWebGPUKernels } from "./backend/ssm/webgpu.ts";
 
 export type { SelectiveScanInputs };
 

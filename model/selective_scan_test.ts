@@ -5,9 +5,9 @@ import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { selectiveScan, type SelectiveScanInputs } from "./selective_scan.ts";
 import { selectiveScanRef } from "./selective_scan_ref.ts";
-import { scanImpl } from "./ssm/kernels.ts";
-import { wasmScanAvailable } from "./ssm/scan_wasm.ts";
-import { webgpuScanOptions } from "./ssm/webgpu.ts";
+import { scanImpl } from "./backend/ssm/kernels.ts";
+import { wasmScanAvailable } from "./backend/ssm/scan_wasm.ts";
+import { webgpuScanOptions } from "./backend/ssm/webgpu.ts";
 
 setWasmPaths(
   dirname(fileURLToPath(import.meta.resolve("@tensorflow/tfjs-backend-wasm"))) +
@@ -285,10 +285,10 @@ interface TorchCase {
   grads: Record<Name, number[]>;
 }
 
-/** PyTorch fixtures from model/ssm/testdata/gen_scan_torch.py. */
+/** PyTorch fixtures from model/backend/ssm/testdata/gen_scan_torch.py. */
 const TORCH_CASES: TorchCase[] = JSON.parse(
   await Deno.readTextFile(
-    new URL("./ssm/testdata/scan_torch.json", import.meta.url),
+    new URL("./backend/ssm/testdata/scan_torch.json", import.meta.url),
   ),
 ).cases;
 

@@ -27,7 +27,7 @@ import {
   writeSafetensors,
 } from "../model/mod.ts";
 import { readModelConfig, resolveModelConfig } from "../model/config_file.ts";
-import type { BackendName } from "../model/runtime.ts";
+import type { BackendName } from "../model/backend/runtime.ts";
 
 const USAGE =
   "usage: deno task forward [--config cfg.json] --weights w.safetensors --input x.safetensors --out y.safetensors [--features] [--backend wasm|cpu|webgpu|tensorflow]";

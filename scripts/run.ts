@@ -49,9 +49,12 @@ import {
 import { loadRawSpec, type RawSpec } from "../dsl/load.ts";
 import { resolveWithDefaultBackend } from "../dsl/default_backend.ts";
 export { backendUnset } from "../dsl/default_backend.ts";
-import type { ReportInput } from "../dsl/engine_types.ts";
+import type { ReportInput } from "../dsl/report/types.ts";
 import { formatResultTable, summarizeReport } from "../dsl/report/table.ts";
-import { kernelSetLabel, type KernelSetSource } from "../model/kernel_set.ts";
+import {
+  kernelSetLabel,
+  type KernelSetSource,
+} from "../model/backend/kernel_set.ts";
 import {
   chooseLauncher,
   LAUNCHER_USAGE,

@@ -546,7 +546,7 @@ async function verify(): Promise<string> {
   const code = `
     import * as tf from "@tensorflow/tfjs";
     import { initBackend } from "${
-    new URL("../model/runtime.ts", import.meta.url).href
+    new URL("../model/backend/runtime.ts", import.meta.url).href
   }";
     const info = await initBackend("tensorflow");
     const y = tf.matMul(tf.ones([2, 3]), tf.ones([3, 2])).dataSync();

@@ -41,9 +41,9 @@
  * @module
  */
 import { quantileSorted } from "simple-statistics";
-import type { MetricName, Prediction } from "../engine_types.ts";
-import { scoreConfusion } from "../metrics.ts";
-import { Rng } from "../rng.ts";
+import type { MetricName, Prediction } from "../../train/types.ts";
+import { scoreConfusion } from "../../train/metrics.ts";
+import { Rng } from "../../train/rng.ts";
 import { deriveSeed } from "../seeds.ts";
 
 /** The metrics the bootstrap scores, in this order. */

@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
-import type { Prediction } from "../engine_types.ts";
-import { Rng } from "../rng.ts";
+import type { Prediction } from "../../train/types.ts";
+import { Rng } from "../../train/rng.ts";
 import { bootstrapGroup, bootstrapP } from "./bootstrap.ts";
 
 /** Two-class predictions of `subjects`, each clip right with its subject's rate. */

@@ -12,7 +12,7 @@
  */
 import * as vega from "vega";
 import * as vl from "vega-lite";
-import type { EpochRecord, MetricName } from "../engine_types.ts";
+import type { EpochRecord, MetricName } from "../../train/types.ts";
 import { metricLabel } from "./table.ts";
 
 /**

@@ -8,21 +8,15 @@
  * @example Write a report folder
  * ```ts
  * import { writeReport } from "./mod.ts";
- * import type { ReportInput } from "../engine_types.ts";
+ * import type { ReportInput } from "./types.ts";
  * declare const input: ReportInput;
  * const files = await writeReport(input, "runs/table4/report");
  * ```
  *
  * @module
  */
-export type {
-  EpochRecord,
-  MetricName,
-  Prediction,
-  ReferenceRow,
-  ReportInput,
-  ReportRow,
-} from "../engine_types.ts";
+export type { EpochRecord, MetricName, Prediction } from "../../train/types.ts";
+export type { ReferenceRow, ReportInput, ReportRow } from "./types.ts";
 export { slug, writeReport } from "./write.ts";
 export {
   cellText,

@@ -21,8 +21,9 @@
  *
  * @module
  */
-import type { MetricName, ReportInput } from "../engine_types.ts";
-import { computeMetrics } from "../metrics.ts";
+import type { MetricName } from "../../train/types.ts";
+import type { ReportInput } from "./types.ts";
+import { computeMetrics } from "../../train/metrics.ts";
 import {
   bootstrapGroup,
   DEFAULT_RESAMPLES,

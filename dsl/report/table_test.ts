@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import type { Prediction, ReportInput } from "../engine_types.ts";
+import type { Prediction } from "../../train/types.ts";
+import type { ReportInput } from "./types.ts";
 import {
   formatResultTable,
   jsonReport,

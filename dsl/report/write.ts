@@ -18,7 +18,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { MetricName, ReportInput } from "../engine_types.ts";
+import type { MetricName } from "../../train/types.ts";
+import type { ReportInput } from "./types.ts";
 import { writeFileAtomic } from "../store.ts";
 import {
   confusionSpec,

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import type { EpochRecord, Prediction, ReportInput } from "../engine_types.ts";
+import type { EpochRecord, Prediction } from "../../train/types.ts";
+import type { ReportInput } from "./types.ts";
 import { csvTable, markdownTable, summarizeReport } from "./table.ts";
 import { findFonts, rasterize } from "./charts.ts";
 import { writeReport } from "./write.ts";

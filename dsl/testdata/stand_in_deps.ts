@@ -1,7 +1,7 @@
 /**
  * Small stand-in dependencies for the interpreter's tests (and for the
  * workers, which import this module by URL): the engine's tiny model and
- * dataset of `dsl/testing.ts`, the real `computeMetrics`, a seeded SGD
+ * dataset of `train/testing.ts`, the real `computeMetrics`, a seeded SGD
  * trainer, a JSON-only report writer, and a tiny "model library" whose
  * validator checks the window tiling like the real one.
  *
@@ -20,18 +20,18 @@ import { CLASSES_3 } from "../../data/types.ts";
 import type {
   EpochRecord,
   Prediction,
-  ReportInput,
   TrainInput,
   TrainResult,
-} from "../engine_types.ts";
+} from "../../train/types.ts";
+import type { ReportInput } from "../report/types.ts";
 import type { DatasetKnowledge, Deps } from "../interpret.ts";
-import { computeMetrics } from "../metrics.ts";
-import { Rng } from "../rng.ts";
+import { computeMetrics } from "../../train/metrics.ts";
+import { Rng } from "../../train/rng.ts";
 import {
   buildTinyModel,
   tinyFlowDataset,
   tinyModelConfig,
-} from "../testing.ts";
+} from "../../train/testing.ts";
 
 /** An error naming a config field, like the model library's ModelConfigError. */
 export class StandInConfigError extends Error {

@@ -13,7 +13,7 @@
  *   segmentation fault. The other order works. {@link loadTfjsNode}
  *   therefore reads `/proc/self/maps` first and refuses with one line when
  *   such a library is mapped ({@link conflictingLibraries}), instead of
- *   crashing; `model/runtime.ts` loads tensorflow before it probes WebGPU.
+ *   crashing; `model/backend/runtime.ts` loads tensorflow before it probes WebGPU.
  * - **The native addon and libtensorflow**: Deno does not run the
  *   packages' install script; `deno task setup:tensorflow`
  *   (scripts/setup_tensorflow.ts) puts `lib/napi-v8/tfjs_binding.node` in
@@ -42,7 +42,7 @@ import process from "node:process";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 // registers the fused selective scan for the tensorflow backend too
-import { registerScanKernels } from "../ssm/kernels.ts";
+import { registerScanKernels } from "./ssm/kernels.ts";
 import { registerTensorflowKernels } from "./tensorflow_kernels.ts";
 
 /** The tfjs-node packages, in the order {@link loadTfjsNode} tries them. */

@@ -7,13 +7,13 @@
  * (`padding: "EXPLICIT"`, `explicit_paddings`), so these wrappers pass the
  * padding through as such and leave 'valid' and 'same' to tfjs-node's
  * kernels. (The fused selective scan's kernels for this backend are
- * registered by `model/ssm/kernels.ts`.)
+ * registered by `model/backend/ssm/kernels.ts`.)
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { TensorInfo } from "../kernels/types.ts";
-import { input, type KernelArgs } from "../kernels/kernel_scope.ts";
+import type { TensorInfo } from "./kernels/types.ts";
+import { input, type KernelArgs } from "./kernels/kernel_scope.ts";
 
 /** The parts of tfjs-node's backend these kernels use. */
 interface NodeBackend {

@@ -7,11 +7,11 @@ import {
   restoreNodeUtil,
   tfjsNodeCandidates,
 } from "./tensorflow.ts";
-import { chooseBackend, initBackend, webgpuAvailable } from "../runtime.ts";
+import { chooseBackend, initBackend, webgpuAvailable } from "./runtime.ts";
 import { buildModel, mambaVisionB, merbaBase } from "../mod.ts";
 import { selectiveScan } from "../selective_scan.ts";
-import { permute } from "../kernels/permute.ts";
-import { maxScaledError, onBackend, seededValues } from "../kernels/testing.ts";
+import { permute } from "./kernels/permute.ts";
+import { maxScaledError, onBackend, seededValues } from "./kernels/testing.ts";
 import type { ModelConfig } from "../types.ts";
 import { TINY_MODEL } from "../testdata/tiny_config.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
-import { initBackend } from "../runtime.ts";
+import { initBackend } from "../backend/runtime.ts";
 import { matMul } from "./matmul.ts";
 import { assertAllClose, values } from "./testing_util.ts";
 

@@ -1,14 +1,14 @@
 /**
  * CPU speed of merba against PyTorch-CPU on the same machine, in one
  * command (`deno task bench:cpu`): the same MERba-small training step
- * (forward, DGCM loss, `tf.variableGrads`, AdamW — as `dsl/train.ts` does
+ * (forward, DGCM loss, `tf.variableGrads`, AdamW — as `train/train.ts` does
  * it) and eval-mode forward, on every CPU kernel set at 1 and at 2 threads:
  *
  * - `tensorflow`: libtensorflow through tfjs-node (`deno task
  *   setup:tensorflow`), N intra-op threads;
  * - `wasm`: the wasm backend with TensorFlow.js' own kernels (single-threaded
  *   under Deno, so only at 1 thread);
- * - `wasm+blas`: the same with the BLAS kernels of `model/blas` (OpenBLAS
+ * - `wasm+blas`: the same with the BLAS kernels of `model/backend/blas` (OpenBLAS
  *   sgemm with N threads), when a BLAS library is found;
  * - `torch`: PyTorch on CPU (`cpu_torch.py`, with N threads; the model is
  *   the PyTorch re-implementation in `model/testdata/gen_fixtures.py`, its
@@ -48,7 +48,7 @@ import {
   blasStatus,
   disableBlasKernels,
   enableBlasKernels,
-} from "../../model/blas/mod.ts";
+} from "../../model/backend/blas/mod.ts";
 import {
   lineReader,
   merbaSmallConfig,

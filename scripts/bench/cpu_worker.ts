@@ -17,12 +17,12 @@
  *
  * @module
  */
-import { initBackend } from "../../model/runtime.ts";
+import { initBackend } from "../../model/backend/runtime.ts";
 import {
   blasStatus,
   disableBlasKernels,
   enableBlasKernels,
-} from "../../model/blas/mod.ts";
+} from "../../model/backend/blas/mod.ts";
 import {
   lineReader,
   merbaSmallConfig,

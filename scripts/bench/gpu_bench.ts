@@ -50,13 +50,13 @@ import {
   merbaBase,
   type ModelConfig,
 } from "../../model/mod.ts";
-import type { BackendName } from "../../model/runtime.ts";
+import type { BackendName } from "../../model/backend/runtime.ts";
 import {
   SELECTIVE_SCAN_GRAD_KERNEL,
   SELECTIVE_SCAN_KERNEL,
-} from "../../model/ssm/kernels.ts";
-import { AdamW } from "../../dsl/optim.ts";
-import { dgcmLoss } from "../../dsl/losses.ts";
+} from "../../model/backend/ssm/kernels.ts";
+import { AdamW } from "../../train/optim.ts";
+import { dgcmLoss } from "../../train/losses.ts";
 
 /** Scan implementations the benchmark compares. */
 export type ScanVariant = "fused" | "loop";

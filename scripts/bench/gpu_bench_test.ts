@@ -9,7 +9,7 @@ import { initBackend, validateModelConfig } from "../../model/mod.ts";
 import {
   SELECTIVE_SCAN_GRAD_KERNEL,
   SELECTIVE_SCAN_KERNEL,
-} from "../../model/ssm/kernels.ts";
+} from "../../model/backend/ssm/kernels.ts";
 import {
   batchSizes,
   benchConfig,

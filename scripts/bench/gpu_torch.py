@@ -2,7 +2,7 @@
 """PyTorch twin of gpu_bench.ts: epochs of MERba training on CUDA (or CPU).
 
 The model is the PyTorch re-implementation in model/testdata/gen_fixtures.py
-(`Net`, checked against the tfjs model by model/parity_test.ts). Its Mamba
+(`Net`, checked against the tfjs model by test/parity_test.ts). Its Mamba
 selective scan is a Python loop over the sequence like mamba_ssm's
 selective_scan_ref: mamba_ssm's fused CUDA kernel is NOT used (it builds
 only against particular CUDA/torch versions), so this is the op-loop

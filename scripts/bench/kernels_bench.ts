@@ -25,7 +25,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseArgs } from "node:util";
-import { initBackend } from "../../model/runtime.ts";
+import { initBackend } from "../../model/backend/runtime.ts";
 import {
   conv2DBackpropFilterIm2col,
   conv2DBackpropFilterViaConv,
@@ -33,7 +33,7 @@ import {
   depthwiseBackpropFilterViaConv,
   depthwiseBackpropFilterWasm,
   nativeKernelConfig,
-} from "../../model/kernels/mod.ts";
+} from "../../model/backend/kernels/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -2,7 +2,7 @@
  * The MERba-small benchmark workload shared by `cpu_bench.ts` and its
  * per-backend worker `cpu_worker.ts`: the model configuration, a seeded
  * input batch, and the training step (forward, DGCM loss,
- * `tf.variableGrads`, AdamW — as `dsl/train.ts` runs it) and eval forward,
+ * `tf.variableGrads`, AdamW — as `train/train.ts` runs it) and eval forward,
  * each returning wall and process CPU milliseconds.
  *
  * @module
@@ -16,8 +16,8 @@ import {
   type ModelConfig,
   validateModelConfig,
 } from "../../model/mod.ts";
-import { AdamW } from "../../dsl/optim.ts";
-import { dgcmLoss } from "../../dsl/losses.ts";
+import { AdamW } from "../../train/optim.ts";
+import { dgcmLoss } from "../../train/losses.ts";
 
 /** Wall and process CPU milliseconds of one call. */
 export interface Timing {

@@ -25,7 +25,7 @@ import {
   merbaBase,
   type ModelConfig,
 } from "../../model/mod.ts";
-import type { BackendName } from "../../model/runtime.ts";
+import type { BackendName } from "../../model/backend/runtime.ts";
 
 /** One benchmarked case. */
 interface Case {

@@ -21,10 +21,10 @@ import {
   type ModelConfig,
   Rng,
 } from "../../model/mod.ts";
-import type { BackendName } from "../../model/runtime.ts";
+import type { BackendName } from "../../model/backend/runtime.ts";
 import { selectiveScan } from "../../model/selective_scan.ts";
 import type { SelectiveScanInputs } from "../../model/selective_scan_ref.ts";
-import { dgcmLoss } from "../../dsl/losses.ts";
+import { dgcmLoss } from "../../train/losses.ts";
 
 /** Error of one compared array. */
 export interface Compared {

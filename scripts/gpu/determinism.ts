@@ -24,8 +24,8 @@ import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { buildModel, dgcmTargets, initBackend } from "../../model/mod.ts";
 import { benchConfig } from "../bench/gpu_bench.ts";
-import type { BackendName } from "../../model/runtime.ts";
-import { dgcmLoss } from "../../dsl/losses.ts";
+import type { BackendName } from "../../model/backend/runtime.ts";
+import { dgcmLoss } from "../../train/losses.ts";
 
 /** Distinct bit patterns among result arrays (1 = all runs bit-identical). */
 export function distinctResults(results: Float32Array[]): number {

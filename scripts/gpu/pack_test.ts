@@ -130,7 +130,7 @@ Deno.test({
           "scripts/run.ts",
           "dsl/worker_main.ts",
           "dsl/progress.ts",
-          "model/runtime.ts",
+          "model/backend/runtime.ts",
           "model/selective_scan.ts",
           "scripts/bench/gpu_bench.ts",
           "scripts/bench/gpu_torch.py",

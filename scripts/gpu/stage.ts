@@ -18,7 +18,7 @@
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../../model/mod.ts";
-import type { BackendName } from "../../model/runtime.ts";
+import type { BackendName } from "../../model/backend/runtime.ts";
 import {
   benchConfig,
   type ScanVariant,

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { initBackend, webgpuAvailable } from "../../runtime.ts";
+import { initBackend, webgpuAvailable } from "../runtime.ts";
 
 if (!(await webgpuAvailable())) {
   console.log("no WebGPU adapter");

@@ -8,10 +8,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { buildModel, merbaBase } from "../../mod.ts";
-import { initBackend } from "../../runtime.ts";
+import { initBackend } from "../runtime.ts";
 import { TINY_MODEL } from "../../testdata/tiny_config.ts";
-import { AdamW } from "../../../dsl/optim.ts";
-import { dgcmLoss } from "../../../dsl/losses.ts";
+import { AdamW } from "../../../train/optim.ts";
+import { dgcmLoss } from "../../../train/losses.ts";
 
 const [backend, threads] = Deno.args;
 const info = await initBackend(backend as "tensorflow", {
