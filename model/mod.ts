@@ -75,7 +75,8 @@ export {
   ParamStore,
 } from "./params.ts";
 export { hashString, type InitSpec, Rng, streamSeed } from "./init.ts";
-export { permute, type ScanInputs, selectiveScan } from "./ops.ts";
+export { type ScanInputs, selectiveScan } from "./selective_scan.ts";
+export { permute } from "./ops.ts";
 export type {
   Tensor,
   Tensor1D,
@@ -90,4 +91,5 @@ export {
   initBackend,
   kernelSetLabel,
   type KernelSetSource,
+  registerKernels,
 } from "./backend/runtime.ts";

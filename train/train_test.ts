@@ -15,9 +15,14 @@ import { crossEntropy } from "./losses.ts";
 import { stackBatch } from "./batches.ts";
 import type { MerModel } from "../model/types.ts";
 import { buildTinyModel, tinyFlowDataset, tinyModelConfig } from "./testing.ts";
-import { buildModel as buildMerba, initBackend } from "../model/mod.ts";
+import {
+  buildModel as buildMerba,
+  initBackend,
+  registerKernels,
+} from "../model/mod.ts";
 
 await tf.setBackend("cpu");
+registerKernels();
 
 function recipe(overrides: Partial<TrainRecipe> = {}): TrainRecipe {
   return {

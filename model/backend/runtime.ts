@@ -1,7 +1,8 @@
 /**
  * Compute runtime selection for TensorFlow.js under Deno: starts one of the
- * backends, reports what it got, and (by importing `./kernels/mod.ts`)
- * registers the kernels the models need that some backend lacks.
+ * backends, reports what it got, and registers the kernels the models need
+ * ({@link registerKernels}: the fused selective scan, and what some backend
+ * lacks).
  *
  * Backends:
  * - `wasm` (default on CPU): XNNPACK with WebAssembly SIMD; the `.wasm`
@@ -65,11 +66,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as tfwasm from "@tensorflow/tfjs-backend-wasm";
-import "@tensorflow/tfjs-backend-webgpu";
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync } from "node:fs";
-import { registerProvidedKernels } from "./kernels/mod.ts";
+import { registerProvidedKernels } from "./kernels/register.ts";
+import { registerKernels } from "./register.ts";
 import { applyBlasDefault, blasSettingFromEnv } from "./blas/auto.ts";
 import { loadBlas } from "./blas/ffi.ts";
 import {
@@ -84,6 +85,7 @@ import {
 } from "./blas/register.ts";
 
 export { kernelSetLabel, type KernelSetSource } from "./kernel_set.ts";
+export { registerKernels } from "./register.ts";
 
 /** Backends {@link initBackend} can start. */
 export type BackendName = "wasm" | "cpu" | "webgpu" | "tensorflow";
@@ -205,6 +207,7 @@ export async function initBackend(
       })`,
     );
   }
+  registerKernels();
   const versions: Record<string, string> = {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
@@ -247,6 +250,8 @@ export async function initBackend(
           'initBackend: backend "webgpu" cannot start: navigator.gpu has no adapter (install a Vulkan driver, e.g. Debian\'s mesa-vulkan-drivers)',
         );
       }
+      // registers the webgpu backend (not loaded before it is asked for)
+      await import("@tensorflow/tfjs-backend-webgpu");
       await activate("webgpu");
       // tfjs-webgpu picks a split-K matmul (float atomics: the order of the
       // additions varies run to run) for long, narrow products such as the

@@ -17,11 +17,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-// The backends and model/backend/kernels register their kernels on import; the
-// BLAS kernels must come after them (they keep them as fallbacks).
+// The backend packages register their kernels on import; the BLAS kernels
+// must come after them (and after model/backend/kernels' provided ones,
+// registered in enableBlasKernels): they keep them as fallbacks.
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-cpu";
-import "../kernels/mod.ts";
+import { registerProvidedKernels } from "../kernels/register.ts";
 import { type Blas, loadBlas, type LoadBlasOptions } from "./ffi.ts";
 import { copyGatherV2 } from "./gather.ts";
 import type { KernelConfig } from "../kernels/types.ts";
@@ -171,6 +172,7 @@ export function enableBlasKernels(
   const blas = loadBlas(options);
   if (!blas) return null;
   chosen = true;
+  registerProvidedKernels();
   const replaced: tf.KernelConfig[] = [];
   const funcs = new Map<string, tf.KernelFunc>();
   const provided: Partial<Record<BlasBackendName, BlasKernelName[]>> = {};

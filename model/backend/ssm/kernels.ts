@@ -1,8 +1,8 @@
 /**
- * The fused selective scan as two registered TensorFlow.js kernels,
+ * The fused selective scan as two TensorFlow.js kernels,
  * `MerbaSelectiveScan` (forward) and `MerbaSelectiveScanGrad` (backward,
- * returning the gradients of all seven inputs), with a registered gradient
- * linking them so that `tf.grads` and optimizers work through the op.
+ * returning the gradients of all seven inputs), with the gradient linking
+ * them so that `tf.grads` and optimizers work through the op.
  *
  * On `cpu`, `wasm` and `tensorflow` (tfjs-node) the kernels run typed-array
  * loops on the backends' data (no tensor ops): the WebAssembly SIMD module
@@ -241,7 +241,7 @@ function wasmBackward(
 }
 
 /** The gradient of `MerbaSelectiveScan`: one call of `MerbaSelectiveScanGrad`. */
-const scanGradConfig: tf.GradConfig = {
+export const SCAN_GRADIENT: tf.GradConfig = {
   kernelName: SELECTIVE_SCAN_KERNEL,
   inputsToSave: [...SCAN_INPUT_NAMES],
   gradFunc: (dy, saved, attrs) => {
@@ -259,50 +259,38 @@ const scanGradConfig: tf.GradConfig = {
 };
 
 /**
- * Registers the forward and backward kernels for `cpu`, `wasm` and
- * `tensorflow` and the gradient; idempotent. Called when
- * `model/selective_scan.ts` is imported (a kernel may be registered for a
- * backend before that backend is loaded).
+ * The forward and backward kernels for `cpu`, `wasm` and `tensorflow`
+ * (registered by `registerScanKernels` in `register.ts`).
  */
-export function registerScanKernels(): void {
-  const kernels: tf.KernelConfig[] = [
-    {
-      kernelName: SELECTIVE_SCAN_KERNEL,
-      backendName: "cpu",
-      kernelFunc: cpuForward as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
-      backendName: "cpu",
-      kernelFunc: cpuBackward as unknown as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_KERNEL,
-      backendName: "tensorflow",
-      kernelFunc: cpuForward as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
-      backendName: "tensorflow",
-      kernelFunc: cpuBackward as unknown as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_KERNEL,
-      backendName: "wasm",
-      kernelFunc: wasmForward as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
-      backendName: "wasm",
-      kernelFunc: wasmBackward as unknown as tf.KernelFunc,
-    },
-  ];
-  for (const k of kernels) {
-    if (tf.getKernel(k.kernelName, k.backendName) === undefined) {
-      tf.registerKernel(k);
-    }
-  }
-  if (tf.getGradient(SELECTIVE_SCAN_KERNEL) === undefined) {
-    tf.registerGradient(scanGradConfig);
-  }
-}
+export const HOST_SCAN_KERNELS: readonly tf.KernelConfig[] = [
+  {
+    kernelName: SELECTIVE_SCAN_KERNEL,
+    backendName: "cpu",
+    kernelFunc: cpuForward as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+    backendName: "cpu",
+    kernelFunc: cpuBackward as unknown as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_KERNEL,
+    backendName: "tensorflow",
+    kernelFunc: cpuForward as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+    backendName: "tensorflow",
+    kernelFunc: cpuBackward as unknown as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_KERNEL,
+    backendName: "wasm",
+    kernelFunc: wasmForward as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+    backendName: "wasm",
+    kernelFunc: wasmBackward as unknown as tf.KernelFunc,
+  },
+];

@@ -2,7 +2,7 @@
  * `MerbaSelectiveScan` and `MerbaSelectiveScanGrad` for the `webgpu`
  * backend: WGSL programs (see `scan_wgsl.ts`) run through the backend's
  * `runWebGPUProgram`. Registering them does not import (or activate) the
- * webgpu backend; they are used once the application sets it.
+ * webgpu backend; they are used once it is active.
  *
  * The backward kernel processes the batch in chunks of `Bc` rows (so that
  * its scratch stays under `webgpuScanOptions.chunkBytes`); per chunk one program
@@ -12,7 +12,7 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import {
   namedInputs,
   SCAN_INPUT_NAMES,
@@ -212,22 +212,18 @@ function webgpuBackward(
 }
 
 /**
- * Registers the forward and backward scan kernels for backend `webgpu`;
- * idempotent. Called when `model/selective_scan.ts` is imported.
+ * The forward and backward kernels for `webgpu` (registered by
+ * `registerScanKernels` in `register.ts`).
  */
-export function registerScanWebGPUKernels(): void {
-  if (tf.getKernel(SELECTIVE_SCAN_KERNEL, "webgpu") === undefined) {
-    tf.registerKernel({
-      kernelName: SELECTIVE_SCAN_KERNEL,
-      backendName: "webgpu",
-      kernelFunc: webgpuForward as tf.KernelFunc,
-    });
-  }
-  if (tf.getKernel(SELECTIVE_SCAN_GRAD_KERNEL, "webgpu") === undefined) {
-    tf.registerKernel({
-      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
-      backendName: "webgpu",
-      kernelFunc: webgpuBackward as unknown as tf.KernelFunc,
-    });
-  }
-}
+export const WEBGPU_SCAN_KERNELS: readonly tf.KernelConfig[] = [
+  {
+    kernelName: SELECTIVE_SCAN_KERNEL,
+    backendName: "webgpu",
+    kernelFunc: webgpuForward as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+    backendName: "webgpu",
+    kernelFunc: webgpuBackward as unknown as tf.KernelFunc,
+  },
+];
