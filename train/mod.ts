@@ -27,6 +27,7 @@ export {
   train,
 } from "./train.ts";
 export { computeMetrics, scoreConfusion } from "./metrics.ts";
+export { DGCM_COARSE, DGCM_FINE, dgcmDecision, dgcmTargets } from "./dgcm.ts";
 export { crossEntropy, crossEntropyPerSample, dgcmLoss } from "./losses.ts";
 export {
   AdamW,

@@ -47,7 +47,7 @@ import * as tf from "@tensorflow/tfjs";
 import type { MerModel } from "../model/types.ts";
 import type { FlowSample } from "../data/types.ts";
 import { EMOTIONS_7 } from "../data/types.ts";
-import { dgcmDecision, dgcmTargets } from "../model/heads.ts";
+import { dgcmDecision, dgcmTargets } from "./dgcm.ts";
 import type {
   EpochRecord,
   MetricName,

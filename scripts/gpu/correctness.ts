@@ -16,7 +16,6 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   buildModel,
-  dgcmTargets,
   initBackend,
   type ModelConfig,
   Rng,
@@ -25,6 +24,7 @@ import type { BackendName } from "../../model/backend/runtime.ts";
 import { selectiveScan } from "../../model/selective_scan.ts";
 import type { ScanInputs } from "../../model/selective_scan_ref.ts";
 import { dgcmLoss } from "../../train/losses.ts";
+import { dgcmTargets } from "../../train/dgcm.ts";
 
 /** Error of one compared array. */
 export interface Compared {
