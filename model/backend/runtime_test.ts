@@ -332,7 +332,7 @@ async function initInSubprocess(
   // a file run with `deno run` (`deno eval` grants every permission)
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   await Deno.writeTextFile(file, script);
-  const root = new URL("..", import.meta.url).pathname;
+  const root = new URL("../..", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
