@@ -17,15 +17,13 @@
  *
  * @module
  */
+export { train } from "./train.ts";
+export { evaluate, type EvaluateOptions, type Evaluation } from "./evaluate.ts";
 export {
   accumulatedGradients,
   accumulatedGradientsOnHost,
-  evaluate,
-  type EvaluateOptions,
-  type Evaluation,
   microBatches,
-  train,
-} from "./train.ts";
+} from "./accumulate.ts";
 export { computeMetrics, scoreConfusion } from "./metrics.ts";
 export { DGCM_COARSE, DGCM_FINE, dgcmDecision, dgcmTargets } from "./dgcm.ts";
 export { crossEntropy, crossEntropyPerSample, dgcmLoss } from "./losses.ts";
