@@ -2,9 +2,10 @@
  * Puts the BLAS kernels ({@link blasBatchMatMul}, {@link blasConv2D} and the
  * conv gradients, plus the row-copy {@link copyGatherV2}, which needs no
  * BLAS but is switched on with them) in TensorFlow.js' kernel registry for
- * the wasm and cpu backends, over whatever is registered there (the backend's own kernel or
- * one from `model/backend/kernels`), which stays the fallback; and takes them out
- * again. `initBackend("wasm" | "cpu")` (model/backend/runtime.ts) enables them
+ * the wasm and cpu backends, over whatever is registered there (the
+ * backend's own kernel or one from `model/backend/kernels`), which stays the
+ * fallback; and takes them out again. `initBackend("wasm" | "cpu")`
+ * (model/backend/runtime.ts) enables them
  * when a BLAS library is found unless code already chose with
  * {@link enableBlasKernels} / {@link disableBlasKernels} or `MERBA_BLAS=0`
  * is set (see `auto.ts`).
@@ -59,10 +60,9 @@ export type BlasBackendName = "wasm" | "cpu";
 /**
  * Kernels {@link enableBlasKernels} provides per backend unless told
  * otherwise. On wasm, Conv2D stays XNNPACK's: its forward conv beat
- * im2col + sgemm at every shape of the models (e.g. [16, 28, 28, 32] by
- * 3×3×32×32: 6.0 vs 7.8 ms CPU), while the BLAS backprops were as fast or
- * faster (a conv's forward+backward 8.6 vs 16.6 ms at stride 2). On cpu,
- * whose own kernels are plain JavaScript, all of them.
+ * im2col + sgemm at every shape of the models, while the BLAS backprops
+ * were as fast or faster (scripts/bench/README). On cpu, whose own kernels
+ * are plain JavaScript, all of them.
  */
 export const DEFAULT_BLAS_KERNELS: Readonly<
   Record<BlasBackendName, readonly BlasKernelName[]>
