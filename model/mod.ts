@@ -77,6 +77,7 @@ export { hashString, type InitSpec, Rng, streamSeed } from "./init.ts";
 export { type ScanInputs, selectiveScan } from "./selective_scan.ts";
 export { permute } from "./ops.ts";
 export type {
+  Scalar,
   Tensor,
   Tensor1D,
   Tensor2D,

@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Variable } from "../model/mod.ts";
 import { Rng } from "./rng.ts";
 import { positiveInt } from "./validate.ts";
 
@@ -64,9 +65,9 @@ export function chunkSeed(seed: number, k: number): number {
  */
 export function accumulatedGradients(
   chunks: readonly [number, number][],
-  lossOf: (chunk: [number, number], index: number) => tf.Scalar,
-  vars: tf.Variable[],
-): { value: tf.Scalar; grads: Map<string, tf.Tensor> } {
+  lossOf: (chunk: [number, number], index: number) => Scalar,
+  vars: Variable[],
+): { value: Scalar; grads: Map<string, Tensor> } {
   if (chunks.length === 1) {
     const { value, grads } = tf.variableGrads(
       () => lossOf(chunks[0], 0),
@@ -129,9 +130,9 @@ export function accumulatedGradients(
  */
 export function accumulatedGradientsOnHost(
   chunks: readonly [number, number][],
-  lossOf: (chunk: [number, number], index: number) => tf.Scalar,
-  vars: tf.Variable[],
-): { value: tf.Scalar; grads: Map<string, Float32Array> } {
+  lossOf: (chunk: [number, number], index: number) => Scalar,
+  vars: Variable[],
+): { value: Scalar; grads: Map<string, Float32Array> } {
   const total = chunks.reduce((s, [a, b]) => s + (b - a), 0);
   let value: tf.Scalar | null = null;
   const sums = new Map<string, Float32Array>();
