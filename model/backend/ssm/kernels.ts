@@ -116,19 +116,35 @@ export function namedInputs(
   return out;
 }
 
+/**
+ * The scan inputs of a backward kernel call and the output gradient `dy`;
+ * throws naming a missing one.
+ */
+export function namedGradInputs(
+  inputs: tf.NamedTensorInfoMap,
+): { x: Record<ScanInputName, tf.TensorInfo>; dy: tf.TensorInfo } {
+  const x = namedInputs(inputs);
+  const dy = inputs.dy;
+  if (dy === undefined) {
+    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
+  }
+  return { x, dy };
+}
+
+/** One value per scan input, in {@link SCAN_INPUT_NAMES} order. */
+function byName<T>(
+  f: (name: ScanInputName, index: number) => T,
+): Record<ScanInputName, T> {
+  return Object.fromEntries(
+    SCAN_INPUT_NAMES.map((name, i) => [name, f(name, i)]),
+  ) as Record<ScanInputName, T>;
+}
+
 function readArrays(
   x: Record<ScanInputName, tf.TensorInfo>,
   read: Reader,
-) {
-  return {
-    u: read(x.u),
-    delta: read(x.delta),
-    A: read(x.A),
-    B: read(x.B),
-    C: read(x.C),
-    D: read(x.D),
-    deltaBias: read(x.deltaBias),
-  };
+): Record<ScanInputName, Float32Array> {
+  return byName((name) => read(x[name]));
 }
 
 function cpuForward(
@@ -153,22 +169,12 @@ function cpuBackward(
     attrs?: tf.NamedAttrMap;
   },
 ): tf.TensorInfo[] {
-  const x = namedInputs(inputs);
-  const dy = inputs.dy;
-  if (dy === undefined) {
-    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
-  }
+  const { x, dy } = namedGradInputs(inputs);
   const dims = scanDimsOf(x.u, x.A);
   const read: Reader = hostRead;
-  const g = {
-    u: new Float32Array(x.u.shape.reduce((p, q) => p * q, 1)),
-    delta: new Float32Array(x.delta.shape.reduce((p, q) => p * q, 1)),
-    A: new Float32Array(x.A.shape.reduce((p, q) => p * q, 1)),
-    B: new Float32Array(x.B.shape.reduce((p, q) => p * q, 1)),
-    C: new Float32Array(x.C.shape.reduce((p, q) => p * q, 1)),
-    D: new Float32Array(x.D.shape.reduce((p, q) => p * q, 1)),
-    deltaBias: new Float32Array(x.deltaBias.shape.reduce((p, q) => p * q, 1)),
-  };
+  const g = byName((name) =>
+    new Float32Array(x[name].shape.reduce((p, q) => p * q, 1))
+  );
   scanBackward(
     readArrays(x, read),
     read(dy),
@@ -211,25 +217,13 @@ function wasmBackward(
     attrs?: tf.NamedAttrMap;
   },
 ): tf.TensorInfo[] {
-  const x = namedInputs(inputs);
-  const dy = inputs.dy;
-  if (dy === undefined) {
-    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
-  }
+  const { x, dy } = namedGradInputs(inputs);
   const dims = scanDimsOf(x.u, x.A);
   const outs = SCAN_INPUT_NAMES.map((name) =>
     backend.makeOutput(x[name].shape, "float32")
   );
   const read: Reader = (t) => backend.typedArrayFromHeap(t) as Float32Array;
-  const g = {
-    u: read(outs[0]),
-    delta: read(outs[1]),
-    A: read(outs[2]),
-    B: read(outs[3]),
-    C: read(outs[4]),
-    D: read(outs[5]),
-    deltaBias: read(outs[6]),
-  };
+  const g = byName((_, i) => read(outs[i]));
   scanBackward(
     readArrays(x, read),
     read(dy),

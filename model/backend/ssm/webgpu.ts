@@ -14,6 +14,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import {
+  namedGradInputs,
   namedInputs,
   SCAN_INPUT_NAMES,
   scanDimsOf,
@@ -129,11 +130,7 @@ function webgpuBackward(
     attrs?: tf.NamedAttrMap;
   },
 ): tf.TensorInfo[] {
-  const named = namedInputs(inputs);
-  const dy = inputs.dy;
-  if (dy === undefined) {
-    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
-  }
+  const { x: named, dy } = namedGradInputs(inputs);
   const dims = scanDimsOf(named.u, named.A);
   const { batch, length, dim, state } = dims;
   const softplus = Boolean(attrs?.deltaSoftplus);
