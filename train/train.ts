@@ -34,6 +34,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { MerModel } from "../model/types.ts";
+import type { FlowSample } from "../data/types.ts";
 import type {
   EpochRecord,
   Prediction,
@@ -198,7 +199,7 @@ async function trainEpoch(run: Run, epoch: number): Promise<EpochRecord> {
 /** The validation loss and metrics of an epoch at DGCM weight `alpha`. */
 async function validationScores(
   run: Run,
-  validation: TrainInput["train"],
+  validation: readonly FlowSample[],
   alpha: number,
 ): Promise<EpochRecord["validation"]> {
   const { input, model, dgcm } = run;
