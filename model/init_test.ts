@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { registerKernels } from "./backend/register.ts";
 import { initValues, Rng, streamSeed } from "./init.ts";
 import { buildModel } from "./model.ts";
 import { merbaBase } from "./config.ts";
@@ -11,6 +12,7 @@ import {
 } from "./params.ts";
 
 await tf.setBackend("cpu");
+registerKernels();
 
 Deno.test("Rng: same seed → same stream, different seeds differ, uniform in [0,1) with mean ≈ 0.5", () => {
   const a = new Rng(42), b = new Rng(42), c = new Rng(43);

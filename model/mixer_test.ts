@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { registerKernels } from "./backend/register.ts";
 import {
   declareMixer,
   depthwiseConv1dSame,
@@ -15,6 +16,7 @@ import {
 import type { MixerConfig } from "./types.ts";
 
 await tf.setBackend("cpu");
+registerKernels();
 
 const CFG: MixerConfig = { dState: 4, dConv: 3, expand: 1, dtBiasTwice: true };
 

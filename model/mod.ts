@@ -2,8 +2,8 @@
  * The model library: MERba and its MambaVision-B baseline assembled from a
  * plain {@link ModelConfig}, with a named (PyTorch state-dict style)
  * parameter tree, deterministic seeded initialisation, safetensors weights
- * I/O in PyTorch layouts, the selective scan, scan orders, the DGCM head's
- * decision rule, and the backend runtime.
+ * I/O in PyTorch layouts, the selective scan, scan orders, and the backend
+ * runtime.
  *
  * @example
  * ```ts
@@ -52,7 +52,6 @@ export {
   SCAN_NAMES,
   scanOrder,
 } from "./scan_order.ts";
-export { DGCM_COARSE, DGCM_FINE, dgcmDecision, dgcmTargets } from "./heads.ts";
 export {
   decodeSafetensors,
   encodeSafetensors,
@@ -75,8 +74,10 @@ export {
   ParamStore,
 } from "./params.ts";
 export { hashString, type InitSpec, Rng, streamSeed } from "./init.ts";
-export { permute, type ScanInputs, selectiveScan } from "./ops.ts";
+export { type ScanInputs, selectiveScan } from "./selective_scan.ts";
+export { permute } from "./ops.ts";
 export type {
+  Scalar,
   Tensor,
   Tensor1D,
   Tensor2D,
@@ -90,4 +91,5 @@ export {
   initBackend,
   kernelSetLabel,
   type KernelSetSource,
+  registerKernels,
 } from "./backend/runtime.ts";

@@ -16,13 +16,11 @@
  * - `features[i]` is stage i's output before its downsample (NHWC).
  *
  * Memory: TensorFlow.js keeps every intermediate tensor of a gradient pass
- * until the backward pass ends. MERba-base at 224×224 keeps ≈ 1.6 GiB per
- * sample (wasm, batch 1: 2069 MiB in use after the forward, 424 MiB of it
- * parameters), so on wasm (4 GiB heap) only batch 1 fits. With
+ * until the backward pass ends, so at 224×224 MERba-base fits only small
+ * batches in the wasm backend's 4 GiB heap. With
  * `ForwardOptions.checkpoint` the token blocks are recomputed in the
- * backward pass instead: batch 2 then used 884 MiB after the forward (same
- * loss and gradients). Adam's two slots (another 848 MiB) plus its update
- * temporaries still did not fit next to a batch-2 step; plain SGD did.
+ * backward pass instead (same loss and gradients, a fraction of the
+ * memory; measurements: scripts/bench/README).
  *
  * @module
  */

@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { mambaVisionB, merbaBase } from "./config.ts";
 import { buildModel, dropPathSchedule } from "./model.ts";
-import { initBackend } from "./backend/runtime.ts";
+import { initBackend, registerKernels } from "./backend/runtime.ts";
 import type { ModelConfig } from "./types.ts";
 import { TINY_MODEL } from "./testdata/tiny_config.ts";
+
+registerKernels();
 
 const TINY = TINY_MODEL;
 const MERBA = merbaBase({ ...TINY, dropout: 0.5, dropPath: 0.5 });

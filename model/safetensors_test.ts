@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
+import { registerKernels } from "./backend/register.ts";
 import { merbaBase } from "./config.ts";
 import { buildModel } from "./model.ts";
 import type { MerModel } from "./types.ts";
@@ -16,6 +17,7 @@ import {
 } from "./safetensors.ts";
 
 await tf.setBackend("cpu");
+registerKernels();
 
 const SMALL = merbaBase({
   inputSize: 112,

@@ -1,36 +1,28 @@
 /**
  * The selective scan used by the mixer, as one fused TensorFlow.js op
  * (`MerbaSelectiveScan`) with its own backward kernel
- * (`MerbaSelectiveScanGrad`). Importing this module registers the kernels
- * for the `cpu`, `wasm`, `tensorflow` and `webgpu` backends and the
- * gradient. On any other
- * backend it falls back to the tensor-op reference {@link selectiveScanRef}.
+ * (`MerbaSelectiveScanGrad`). The kernels live in `backend/ssm/` and are
+ * registered by `registerKernels()` (`initBackend` calls it); on a backend
+ * without them the op runs the tensor-op reference {@link selectiveScanRef}.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { type ScanInputs, selectiveScanRef } from "./selective_scan_ref.ts";
 import {
-  type SelectiveScanInputs,
-  selectiveScanRef,
-} from "./selective_scan_ref.ts";
-import {
-  registerScanKernels,
   SCAN_INPUT_NAMES,
   SELECTIVE_SCAN_GRAD_KERNEL,
   SELECTIVE_SCAN_KERNEL,
 } from "./backend/ssm/kernels.ts";
-import { registerScanWebGPUKernels } from "./backend/ssm/webgpu.ts";
+import type { Tensor3D } from "./tensor_types.ts";
 
-export type { SelectiveScanInputs };
-
-registerScanKernels();
-registerScanWebGPUKernels();
+export type { ScanInputs };
 
 /**
  * Checks ranks, shapes and dtypes of selective-scan inputs; throws an error
  * naming the offending field otherwise.
  */
-export function validateScanInputs(inputs: SelectiveScanInputs): void {
+export function validateScanInputs(inputs: ScanInputs): void {
   for (const name of SCAN_INPUT_NAMES) {
     const t = inputs[name];
     if (!(t instanceof tf.Tensor)) {
@@ -79,15 +71,15 @@ export function validateScanInputs(inputs: SelectiveScanInputs): void {
 }
 
 /**
- * Selective scan, channels-last; see {@link selectiveScanRef} for the
- * semantics: y_t = ⟨C_t, h_t⟩ + D·u_t, h_t = exp(Δ_t·A) ⊙ h_{t−1} + Δ_t·B_t·u_t,
- * Δ = softplus(delta + deltaBias) when `deltaSoftplus` (default). Returns y
- * [B, L, D]. Differentiable in all seven inputs.
+ * Selective scan y_t = ⟨C_t, h_t⟩ + D·u_t, h_t = exp(Δ_t·A) ⊙ h_{t−1} +
+ * Δ_t·B_t·u_t with Δ = softplus(delta + deltaBias) when `deltaSoftplus`
+ * (default), channels-last (see {@link selectiveScanRef}). Returns y
+ * [B, L, D]; differentiable in all seven inputs.
  */
 export function selectiveScan(
-  inputs: SelectiveScanInputs,
+  inputs: ScanInputs,
   deltaSoftplus = true,
-): tf.Tensor3D {
+): Tensor3D {
   validateScanInputs(inputs);
   const backend = tf.getBackend();
   if (
@@ -102,5 +94,5 @@ export function selectiveScan(
     SELECTIVE_SCAN_KERNEL,
     named,
     { deltaSoftplus } as unknown as tf.NamedAttrMap,
-  ) as tf.Tensor3D;
+  ) as Tensor3D;
 }

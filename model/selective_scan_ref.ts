@@ -1,28 +1,30 @@
 /**
- * Reference selective scan as a loop of small tensor ops: slow, but
- * differentiable through TensorFlow.js' autograd. It is the ground truth the
- * fused kernel is tested against.
+ * The selective scan's inputs and its reference implementation, a loop of
+ * small tensor ops: slow, but differentiable through TensorFlow.js'
+ * autograd. It is the ground truth the fused kernels are tested against
+ * and the fallback of `selectiveScan` on a backend without them.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor1D, Tensor2D, Tensor3D } from "./tensor_types.ts";
 
 /** Inputs of a selective scan, channels-last. */
-export interface SelectiveScanInputs {
+export interface ScanInputs {
   /** input sequence u [B, L, D]. */
-  u: tf.Tensor3D;
+  u: Tensor3D;
   /** Δ before bias and softplus [B, L, D]. */
-  delta: tf.Tensor3D;
+  delta: Tensor3D;
   /** state matrix A [D, N] (already −exp(A_log)). */
-  A: tf.Tensor2D;
+  A: Tensor2D;
   /** input projection B [B, L, N]. */
-  B: tf.Tensor3D;
+  B: Tensor3D;
   /** output projection C [B, L, N]. */
-  C: tf.Tensor3D;
+  C: Tensor3D;
   /** skip weight D [D]. */
-  D: tf.Tensor1D;
+  D: Tensor1D;
   /** bias added to Δ before softplus [D]. */
-  deltaBias: tf.Tensor1D;
+  deltaBias: Tensor1D;
 }
 
 /**
@@ -31,9 +33,9 @@ export interface SelectiveScanInputs {
  * Returns y [B, L, D].
  */
 export function selectiveScanRef(
-  inputs: SelectiveScanInputs,
+  inputs: ScanInputs,
   deltaSoftplus = true,
-): tf.Tensor3D {
+): Tensor3D {
   return tf.tidy(() => {
     const { u, A, B, C, D } = inputs;
     const [batch, length, dim] = u.shape;

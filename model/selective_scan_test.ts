@@ -3,11 +3,14 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
-import { selectiveScan, type SelectiveScanInputs } from "./selective_scan.ts";
+import { type ScanInputs, selectiveScan } from "./selective_scan.ts";
 import { selectiveScanRef } from "./selective_scan_ref.ts";
 import { scanImpl } from "./backend/ssm/kernels.ts";
 import { wasmScanAvailable } from "./backend/ssm/scan_wasm.ts";
 import { webgpuScanOptions } from "./backend/ssm/webgpu.ts";
+import { registerScanKernels } from "./backend/ssm/register.ts";
+
+registerScanKernels();
 
 setWasmPaths(
   dirname(fileURLToPath(import.meta.resolve("@tensorflow/tfjs-backend-wasm"))) +
@@ -69,7 +72,7 @@ function makeArrays(d: Dims, seed: number): Arrays {
   return out;
 }
 
-function toTensors(a: Arrays, d: Dims): SelectiveScanInputs {
+function toTensors(a: Arrays, d: Dims): ScanInputs {
   const sh = shapes(d);
   const t = (n: Name) => tf.tensor(Float32Array.from(a[n]), sh[n]);
   return {
@@ -165,8 +168,8 @@ function lossWeights(d: Dims, seed: number): Float64Array {
 }
 
 function gradsOf(
-  scan: (x: SelectiveScanInputs, s: boolean) => tf.Tensor3D,
-  x: SelectiveScanInputs,
+  scan: (x: ScanInputs, s: boolean) => tf.Tensor3D,
+  x: ScanInputs,
   w: tf.Tensor,
   softplus: boolean,
 ): Float32Array[] {
@@ -174,7 +177,7 @@ function gradsOf(
     const named = {} as Record<Name, tf.Tensor>;
     NAMES.forEach((n, i) => named[n] = args[i]);
     return tf.sum(
-      tf.mul(scan(named as unknown as SelectiveScanInputs, softplus), w),
+      tf.mul(scan(named as unknown as ScanInputs, softplus), w),
     );
   };
   const gs = tf.grads(f)(NAMES.map((n) => x[n]));
@@ -376,7 +379,7 @@ Deno.test({
           return tf.sum(
             tf.mul(
               selectiveScan(
-                named as unknown as SelectiveScanInputs,
+                named as unknown as ScanInputs,
                 c.softplus,
               ),
               wt,

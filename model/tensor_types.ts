@@ -6,6 +6,8 @@
  */
 import type * as tfjs from "@tensorflow/tfjs";
 
+/** A rank-0 TensorFlow.js tensor. */
+export type Scalar = tfjs.Scalar;
 /** A TensorFlow.js tensor of any rank. */
 export type Tensor = tfjs.Tensor;
 /** A rank-1 TensorFlow.js tensor. */

@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor4D } from "../model/mod.ts";
 import type { Rng } from "./rng.ts";
 
 /**
@@ -19,9 +20,9 @@ import type { Rng } from "./rng.ts";
  * @param flags one flag per sample.
  */
 export function hflipFlow(
-  x: tf.Tensor4D,
+  x: Tensor4D,
   flags: readonly boolean[],
-): tf.Tensor4D {
+): Tensor4D {
   const [batch, , , channels] = x.shape;
   if (flags.length !== batch) {
     throw new Error(
@@ -70,6 +71,6 @@ export function drawFlips(batch: number, p: number, rng: Rng): boolean[] {
  * @param p flip probability.
  * @param rng the job's augment stream.
  */
-export function randomHFlip(x: tf.Tensor4D, p: number, rng: Rng): tf.Tensor4D {
+export function randomHFlip(x: Tensor4D, p: number, rng: Rng): Tensor4D {
   return hflipFlow(x, drawFlips(x.shape[0], p, rng));
 }

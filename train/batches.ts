@@ -15,6 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor4D } from "../model/mod.ts";
 import type { FlowSample } from "../data/types.ts";
 import type { Rng } from "./rng.ts";
 
@@ -113,7 +114,7 @@ export function checkSamples(
 export function stackBatch(
   samples: readonly FlowSample[],
   indices: readonly number[],
-): tf.Tensor4D {
+): Tensor4D {
   if (indices.length === 0) throw new Error("stackBatch: empty batch");
   const first = samples[indices[0]];
   if (first === undefined) {

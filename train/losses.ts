@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor1D, Tensor2D } from "../model/mod.ts";
 
 function oneHot(targets: ArrayLike<number>, k: number, what: string) {
   const data = new Float32Array(targets.length * k);
@@ -38,9 +39,9 @@ function checkLogits(logits: tf.Tensor, n: number, what: string): void {
  * @param targets B class indices in [0, K).
  */
 export function crossEntropyPerSample(
-  logits: tf.Tensor2D,
+  logits: Tensor2D,
   targets: ArrayLike<number>,
-): tf.Tensor1D {
+): Tensor1D {
   checkLogits(logits, targets.length, "crossEntropy");
   return tf.tidy(() =>
     tf.neg(
@@ -63,9 +64,9 @@ export function crossEntropyPerSample(
  * @param targets B class indices in [0, K).
  */
 export function crossEntropy(
-  logits: tf.Tensor2D,
+  logits: Tensor2D,
   targets: ArrayLike<number>,
-): tf.Scalar {
+): Scalar {
   if (targets.length === 0) throw new Error("crossEntropy: empty batch");
   return tf.tidy(() => crossEntropyPerSample(logits, targets).mean());
 }
@@ -83,12 +84,12 @@ export function crossEntropy(
  * @param alpha weight of the fine term.
  */
 export function dgcmLoss(
-  coarse: tf.Tensor2D,
-  fine: tf.Tensor2D,
+  coarse: Tensor2D,
+  fine: Tensor2D,
   coarseTargets: ArrayLike<number>,
   fineTargets: ArrayLike<number | null>,
   alpha: number,
-): tf.Scalar {
+): Scalar {
   if (!Number.isFinite(alpha)) {
     throw new RangeError(`dgcmLoss: alpha must be finite, got ${alpha}`);
   }

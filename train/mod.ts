@@ -2,8 +2,9 @@
  * The training library: trains one job (a model, its samples, a recipe and
  * seeds) and predicts its test sets. AdamW with decoupled weight decay,
  * warm-up + cosine learning-rate schedule, early stopping on a validation
- * set, micro-batched gradient accumulation, the DGCM loss, seeded batch order
- * and flips, and the UF1/UAR/ACC metrics of the field.
+ * set, micro-batched gradient accumulation, the DGCM labels, loss and
+ * decision rule, seeded batch order and flips, and the UF1/UAR/ACC metrics
+ * of the field.
  *
  * It knows models and datasets only through the model library's and the data
  * layer's plain types; the spec side (`dsl/`) calls {@link train} once per job.
@@ -17,16 +18,15 @@
  *
  * @module
  */
+export { train } from "./train.ts";
+export { evaluate, type EvaluateOptions, type Evaluation } from "./evaluate.ts";
 export {
   accumulatedGradients,
   accumulatedGradientsOnHost,
-  evaluate,
-  type EvaluateOptions,
-  type Evaluation,
   microBatches,
-  train,
-} from "./train.ts";
+} from "./accumulate.ts";
 export { computeMetrics, scoreConfusion } from "./metrics.ts";
+export { DGCM_COARSE, DGCM_FINE, dgcmDecision, dgcmTargets } from "./dgcm.ts";
 export { crossEntropy, crossEntropyPerSample, dgcmLoss } from "./losses.ts";
 export {
   AdamW,

@@ -26,6 +26,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor } from "../model/mod.ts";
 import type { OptimizerSettings } from "./types.ts";
 
 /**
@@ -213,8 +214,8 @@ export class AdamW {
    */
   step(
     grads:
-      | Map<string, tf.Tensor | Float32Array>
-      | Record<string, tf.Tensor | Float32Array>,
+      | Map<string, Tensor | Float32Array>
+      | Record<string, Tensor | Float32Array>,
     options: AdamWStepOptions = {},
   ): void {
     if (!(Number.isFinite(this.lr) && this.lr >= 0)) {

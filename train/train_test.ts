@@ -4,20 +4,25 @@ import { EMOTIONS_7 } from "../data/types.ts";
 import type { FlowSample } from "../data/types.ts";
 import type { ModelConfig } from "../model/types.ts";
 import type { TrainInput, TrainRecipe } from "./types.ts";
+import { train } from "./train.ts";
+import { evaluate } from "./evaluate.ts";
 import {
   accumulatedGradients,
   accumulatedGradientsOnHost,
-  evaluate,
   microBatches,
-  train,
-} from "./train.ts";
+} from "./accumulate.ts";
 import { crossEntropy } from "./losses.ts";
 import { stackBatch } from "./batches.ts";
 import type { MerModel } from "../model/types.ts";
 import { buildTinyModel, tinyFlowDataset, tinyModelConfig } from "./testing.ts";
-import { buildModel as buildMerba, initBackend } from "../model/mod.ts";
+import {
+  buildModel as buildMerba,
+  initBackend,
+  registerKernels,
+} from "../model/mod.ts";
 
 await tf.setBackend("cpu");
+registerKernels();
 
 function recipe(overrides: Partial<TrainRecipe> = {}): TrainRecipe {
   return {

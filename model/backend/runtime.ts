@@ -1,7 +1,8 @@
 /**
  * Compute runtime selection for TensorFlow.js under Deno: starts one of the
- * backends, reports what it got, and (by importing `./kernels/mod.ts`)
- * registers the kernels the models need that some backend lacks.
+ * backends, reports what it got, and registers the kernels the models need
+ * ({@link registerKernels}: the fused selective scan, and what some backend
+ * lacks).
  *
  * Backends:
  * - `wasm` (default on CPU): XNNPACK with WebAssembly SIMD; the `.wasm`
@@ -9,28 +10,18 @@
  *   **Single-threaded under Deno.** tfjs' `WASM_HAS_MULTITHREAD_SUPPORT`
  *   check returns false whenever `env().get("IS_NODE")` is true, and Deno
  *   exposes `process.versions.node`, so tfjs loads the non-threaded SIMD
- *   build. Forcing the flag on (investigated with tfjs 4.22.0, Deno 2.9.6)
- *   gets further but not to threads: (1) emscripten, seeing Node, spawns
- *   its pthread pool with `node:worker_threads`, and tfjs hands it the
- *   worker script as a `blob:` URL, which Deno's `worker_threads.Worker`
- *   rejects (`ERR_WORKER_PATH`); (2) with the script written to a file
- *   instead, the worker's `Object.assign(global, {location: …})` throws
- *   because `location` is read-only in Deno's worker global scope; (3) with
- *   that removed, the threaded-simd module instantiates and all 8 pool
- *   workers load the shared-memory module, but XNNPACK's pthreadpool still
- *   reports one thread and no worker is ever given a thread to run, so
- *   nothing runs in parallel. Making it work needs patched copies of tfjs'
- *   emscripten glue, which this project does not ship; `threads` > 1 is
+ *   build; forcing the threaded build does not give parallel threads
+ *   without patched copies of tfjs' emscripten glue, which this project
+ *   does not ship (details: scripts/bench/README). `threads` > 1 is
  *   therefore recorded as a note and 1 is used.
  * - `cpu`: TensorFlow.js' plain JavaScript kernels (correct, slow).
  *
- * BLAS (wasm and cpu): {@link initBackend} also puts `model/backend/blas`' kernels
- * (OpenBLAS `cblas_sgemm` through Deno's FFI for BatchMatMul and the conv
- * gradients, plus a row-copy GatherV2; on cpu the forward Conv2D too) in
- * front of the backend's own when a BLAS library is found, with 1 sgemm
- * thread; the MERba-small training step on wasm ran 1.8× faster with them
- * (scripts/bench/README). The environment decides, read at each call until
- * a setting is chosen:
+ * BLAS (wasm and cpu): {@link initBackend} also puts `model/backend/blas`'
+ * kernels (OpenBLAS `cblas_sgemm` through Deno's FFI for BatchMatMul and
+ * the conv gradients, plus a row-copy GatherV2; on cpu the forward Conv2D
+ * too) in front of the backend's own when a BLAS library is found, with 1
+ * sgemm thread (faster training steps: scripts/bench/README). The
+ * environment decides, read at each call until a setting is chosen:
  * - `MERBA_BLAS` unset: on when found, else silently TensorFlow.js' kernels;
  * - `MERBA_BLAS=0` (`off`, `false`): off;
  * - `MERBA_BLAS=1` (`on`, `true`): required, an error when none is found;
@@ -40,9 +31,10 @@
  * summation order); at a fixed thread count runs are bit-identical, so the
  * setting is reported in {@link BackendInfo}'s `blas` (and the DSL records
  * it in each job's `job.json`). Needs `--allow-ffi` (without it: not found).
- * - `webgpu`: Deno's `navigator.gpu`; on this machine Debian's software
- *   Vulkan (mesa lavapipe). `dataSync()` fails there (use `await data()`),
- *   and buffers over the device's `maxStorageBufferBindingSize` (128 MiB on
+ * - `webgpu`: Deno's `navigator.gpu` (without a GPU: Debian's software
+ *   Vulkan, mesa lavapipe); the backend package is loaded when this backend
+ *   is asked for. `dataSync()` fails there (use `await data()`), and
+ *   buffers over the device's `maxStorageBufferBindingSize` (128 MiB on
  *   lavapipe) give silently wrong results, so {@link initBackend} installs a
  *   guard that throws instead when a tensor that large is created.
  * - `tensorflow`: libtensorflow through `@tensorflow/tfjs-node-gpu`, else
@@ -65,11 +57,11 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import * as tfwasm from "@tensorflow/tfjs-backend-wasm";
-import "@tensorflow/tfjs-backend-webgpu";
 import { dirname, join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { existsSync } from "node:fs";
-import { registerProvidedKernels } from "./kernels/mod.ts";
+import { registerProvidedKernels } from "./kernels/register.ts";
+import { registerKernels } from "./register.ts";
 import { applyBlasDefault, blasSettingFromEnv } from "./blas/auto.ts";
 import { loadBlas } from "./blas/ffi.ts";
 import {
@@ -84,6 +76,7 @@ import {
 } from "./blas/register.ts";
 
 export { kernelSetLabel, type KernelSetSource } from "./kernel_set.ts";
+export { registerKernels } from "./register.ts";
 
 /** Backends {@link initBackend} can start. */
 export type BackendName = "wasm" | "cpu" | "webgpu" | "tensorflow";
@@ -165,7 +158,8 @@ function wasmDistDir(): string {
 }
 
 /**
- * Starts a backend and makes it the active one. Calling it again for the
+ * Starts a backend and makes it the active one, after registering the
+ * project's kernels ({@link registerKernels}). Calling it again for the
  * active backend is cheap; switching re-activates the already-started one.
  *
  * @param name the backend to start.
@@ -205,6 +199,7 @@ export async function initBackend(
       })`,
     );
   }
+  registerKernels();
   const versions: Record<string, string> = {
     deno: Deno.version.deno,
     v8: Deno.version.v8,
@@ -247,6 +242,8 @@ export async function initBackend(
           'initBackend: backend "webgpu" cannot start: navigator.gpu has no adapter (install a Vulkan driver, e.g. Debian\'s mesa-vulkan-drivers)',
         );
       }
+      // registers the webgpu backend (not loaded before it is asked for)
+      await import("@tensorflow/tfjs-backend-webgpu");
       await activate("webgpu");
       // tfjs-webgpu picks a split-K matmul (float atomics: the order of the
       // additions varies run to run) for long, narrow products such as the
@@ -331,15 +328,11 @@ async function tensorflowLoadable(): Promise<string | null> {
 
 /**
  * The kernel sets in the order {@link chooseBackend} takes the first
- * available: fastest first, as measured with `deno task bench:cpu` for the
- * MERba-small training step at 1 thread, interleaved (scripts/bench/README,
- * 2026-12-03): libtensorflow (tensorflow) 1.31x the throughput of wasm with
- * the OpenBLAS kernels (forward 1.10x; CPU time per step on a par), which
- * is 1.8x plain wasm; cpu is last. webgpu is not in it: it only ever ran on
- * a software Vulkan adapter here, far slower than the CPU backends, so it
- * runs when asked for (`--backend webgpu`). The measurement was taken on a
- * shared machine (in a run at 5x the load wasm+BLAS came out ahead):
- * confirm it on an idle one.
+ * available: fastest first, by the MERba-small training step at 1 thread
+ * measured with `deno task bench:cpu` (numbers and their date:
+ * scripts/bench/README). webgpu is not in it (on a software Vulkan adapter
+ * it is far slower than the CPU backends), so it runs when asked for
+ * (`--backend webgpu`).
  */
 export const DEFAULT_RANKING: readonly string[] = [
   "tensorflow",

@@ -100,7 +100,8 @@ Deno.test("initBackend('cpu') activates the cpu backend", async () => {
   }
 });
 
-Deno.test("importing the runtime registers the provided wasm kernels", () => {
+Deno.test("initBackend registers the provided wasm kernels", async () => {
+  await initBackend("wasm");
   for (
     const k of [
       "Conv2DBackpropFilter",
@@ -332,7 +333,7 @@ async function initInSubprocess(
   // a file run with `deno run` (`deno eval` grants every permission)
   const file = await Deno.makeTempFile({ suffix: ".ts" });
   await Deno.writeTextFile(file, script);
-  const root = new URL("..", import.meta.url).pathname;
+  const root = new URL("../..", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",

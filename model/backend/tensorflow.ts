@@ -41,8 +41,7 @@ import { existsSync, readFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import * as tf from "@tensorflow/tfjs";
-// registers the fused selective scan for the tensorflow backend too
-import { registerScanKernels } from "./ssm/kernels.ts";
+import { registerScanKernels } from "./ssm/register.ts";
 import { registerTensorflowKernels } from "./tensorflow_kernels.ts";
 
 /** The tfjs-node packages, in the order {@link loadTfjsNode} tries them. */

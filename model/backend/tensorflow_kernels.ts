@@ -7,7 +7,7 @@
  * (`padding: "EXPLICIT"`, `explicit_paddings`), so these wrappers pass the
  * padding through as such and leave 'valid' and 'same' to tfjs-node's
  * kernels. (The fused selective scan's kernels for this backend are
- * registered by `model/backend/ssm/kernels.ts`.)
+ * registered by `model/backend/ssm/register.ts`.)
  *
  * @module
  */

@@ -314,21 +314,6 @@ if (!setUp) {
     });
   }
 
-  Deno.test("seeded training on tensorflow is bit-identical in two fresh processes at a fixed thread count (1 and 2)", async () => {
-    for (const threads of ["1", "2"]) {
-      const runs = await Promise.all(
-        [0, 1].map(() => fresh("tf_train_steps.ts", ["tensorflow", threads])),
-      );
-      for (const r of runs) assert.equal(r.code, 0, r.err.slice(-2000));
-      const [a, b] = runs.map((r) =>
-        JSON.parse(r.out.trim().split("\n").pop()!)
-      );
-      assert.equal(a.threads, Number(threads));
-      assert.equal(a.hash, b.hash);
-      assert.deepEqual(a.losses, b.losses);
-    }
-  });
-
   if (await webgpuAvailable()) {
     Deno.test("loading tensorflow after WebGPU was started is refused with one line instead of crashing the process", async () => {
       const r = await fresh("tf_after_webgpu.ts", []);

@@ -1,10 +1,9 @@
 /**
  * Matrix products whose forward and backward passes avoid TensorFlow.js'
  * transposed-operand matMul. On the wasm backend `matMul(a, b, true, false)`
- * and `matMul(a, b, false, true)` (which tf.matMul's own gradient uses) were
- * 8–45× slower than an explicit transpose followed by a plain product
- * (measured here: x[1568,256]ᵀ·dy[1568,1024] 1416 ms vs 31 ms), so the
- * gradient below transposes explicitly.
+ * and `matMul(a, b, false, true)` (which tf.matMul's own gradient uses) are
+ * many times slower than an explicit transpose followed by a plain product
+ * (scripts/bench/README), so the gradient below transposes explicitly.
  *
  * @module
  */

@@ -45,7 +45,6 @@ import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs";
 import {
   buildModel,
-  dgcmTargets,
   initBackend,
   merbaBase,
   type ModelConfig,
@@ -57,6 +56,7 @@ import {
 } from "../../model/backend/ssm/kernels.ts";
 import { AdamW } from "../../train/optim.ts";
 import { dgcmLoss } from "../../train/losses.ts";
+import { dgcmTargets } from "../../train/dgcm.ts";
 
 /** Scan implementations the benchmark compares. */
 export type ScanVariant = "fused" | "loop";

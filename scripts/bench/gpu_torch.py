@@ -50,7 +50,7 @@ from gen_fixtures import Net, selective_scan_ref  # noqa: E402
 
 # EMOTIONS_7 order of data/types.ts: anger, contempt, disgust, fear, happiness,
 # sadness, surprise; DGCM coarse: negative(0) positive(1) surprise(2) others(3);
-# fine over anger/disgust/fear/sadness (model/heads.ts).
+# fine over anger/disgust/fear/sadness (train/dgcm.ts).
 FINE = {0: 0, 2: 1, 3: 2, 5: 3}
 COARSE = {4: 1, 6: 2, 1: 3}
 

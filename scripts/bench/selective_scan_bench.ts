@@ -18,13 +18,13 @@ import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import {
-  selectiveScan,
-  type SelectiveScanInputs,
-} from "../../model/selective_scan.ts";
+import { type ScanInputs, selectiveScan } from "../../model/selective_scan.ts";
 import { selectiveScanRef } from "../../model/selective_scan_ref.ts";
+import { registerScanKernels } from "../../model/backend/ssm/register.ts";
 
-type Scan = (x: SelectiveScanInputs, deltaSoftplus?: boolean) => tf.Tensor3D;
+registerScanKernels();
+
+type Scan = (x: ScanInputs, deltaSoftplus?: boolean) => tf.Tensor3D;
 const NAMES = ["u", "delta", "A", "B", "C", "D", "deltaBias"] as const;
 
 /**
@@ -32,7 +32,7 @@ const NAMES = ["u", "delta", "A", "B", "C", "D", "deltaBias"] as const;
  * bulk ([B,L,D,N] each) and only the recurrence and readout in the loop.
  */
 export function selectiveScanHoisted(
-  x: SelectiveScanInputs,
+  x: ScanInputs,
   deltaSoftplus = true,
 ): tf.Tensor3D {
   return tf.tidy(() => {
@@ -62,7 +62,7 @@ function seededInputs(
   l: number,
   d: number,
   n: number,
-): SelectiveScanInputs {
+): ScanInputs {
   const r = (shape: number[], seed: number, scale = 1) =>
     tf.randomUniform(shape, -scale, scale, "float32", seed);
   return {
@@ -105,7 +105,7 @@ function timeIt(run: () => void, reps: number): Timing {
   return { wall: median(wall), cpu: median(cpu) };
 }
 
-function timeFwd(scan: Scan, x: SelectiveScanInputs, reps: number): Timing {
+function timeFwd(scan: Scan, x: ScanInputs, reps: number): Timing {
   return timeIt(() => {
     const y = scan(x);
     y.dataSync();
@@ -115,14 +115,14 @@ function timeFwd(scan: Scan, x: SelectiveScanInputs, reps: number): Timing {
 
 function timeFwdBwd(
   scan: Scan,
-  x: SelectiveScanInputs,
+  x: ScanInputs,
   w: tf.Tensor,
   reps: number,
 ): Timing {
   const f = tf.grads((...args: tf.Tensor[]) => {
     const named = {} as Record<string, tf.Tensor>;
     NAMES.forEach((k, i) => named[k] = args[i]);
-    return tf.sum(tf.mul(scan(named as unknown as SelectiveScanInputs), w));
+    return tf.sum(tf.mul(scan(named as unknown as ScanInputs), w));
   });
   return timeIt(() => {
     const gs = f(NAMES.map((k) => x[k]));
@@ -291,7 +291,7 @@ async function benchWebGPU(b: number, l: number, d: number, n: number) {
     const grad = tf.grads((...args: tf.Tensor[]) => {
       const named = {} as Record<string, tf.Tensor>;
       NAMES.forEach((k, i) => named[k] = args[i]);
-      return tf.sum(tf.mul(scan(named as unknown as SelectiveScanInputs), w));
+      return tf.sum(tf.mul(scan(named as unknown as ScanInputs), w));
     });
     const fb = await timeAsync(async () => {
       const gs = grad(NAMES.map((k) => x[k]));

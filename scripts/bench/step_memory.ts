@@ -27,11 +27,11 @@ import { pathToFileURL } from "node:url";
 import {
   buildModel,
   countParams,
-  dgcmTargets,
   initBackend,
   merbaBase,
 } from "../../model/mod.ts";
 import { dgcmLoss } from "../../train/losses.ts";
+import { dgcmTargets } from "../../train/dgcm.ts";
 
 const { values: args } = parseArgs({
   args: Deno.args,

@@ -16,15 +16,15 @@
 import * as tf from "@tensorflow/tfjs";
 import {
   buildModel,
-  dgcmTargets,
   initBackend,
   type ModelConfig,
   Rng,
 } from "../../model/mod.ts";
 import type { BackendName } from "../../model/backend/runtime.ts";
 import { selectiveScan } from "../../model/selective_scan.ts";
-import type { SelectiveScanInputs } from "../../model/selective_scan_ref.ts";
+import type { ScanInputs } from "../../model/selective_scan_ref.ts";
 import { dgcmLoss } from "../../train/losses.ts";
+import { dgcmTargets } from "../../train/dgcm.ts";
 
 /** Error of one compared array. */
 export interface Compared {
@@ -107,7 +107,7 @@ async function scanOutputs(
   const dd = uniform(rng, dim, -1, 1);
   const bias = uniform(rng, dim, -1, 1);
   const w = uniform(rng, b * l * dim, -1, 1);
-  const x: SelectiveScanInputs = {
+  const x: ScanInputs = {
     u: tf.tensor3d(u, [b, l, dim]),
     delta: tf.tensor3d(delta, [b, l, dim]),
     A: tf.tensor2d(a, [dim, n]),
@@ -123,7 +123,7 @@ async function scanOutputs(
     const named = {} as Record<string, tf.Tensor>;
     names.forEach((k, i) => named[k] = args[i]);
     return tf.sum(
-      tf.mul(selectiveScan(named as unknown as SelectiveScanInputs, true), wt),
+      tf.mul(selectiveScan(named as unknown as ScanInputs, true), wt),
     );
   })(names.map((k) => x[k]));
   const out: Record<string, Float32Array> = {

@@ -22,10 +22,11 @@
  */
 import { parseArgs } from "node:util";
 import * as tf from "@tensorflow/tfjs";
-import { buildModel, dgcmTargets, initBackend } from "../../model/mod.ts";
+import { buildModel, initBackend } from "../../model/mod.ts";
 import { benchConfig } from "../bench/gpu_bench.ts";
 import type { BackendName } from "../../model/backend/runtime.ts";
 import { dgcmLoss } from "../../train/losses.ts";
+import { dgcmTargets } from "../../train/dgcm.ts";
 
 /** Distinct bit patterns among result arrays (1 = all runs bit-identical). */
 export function distinctResults(results: Float32Array[]): number {

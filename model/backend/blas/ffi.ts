@@ -7,18 +7,17 @@
  *
  * Determinism: at a fixed thread count a given sgemm call gives the same
  * bits run to run, but 1- and 2-thread results can differ in the last bits
- * (measured with OpenBLAS 0.3.21: the work split changes the kernels'
- * edge handling), so {@link loadBlas} always sets the thread count
+ * (the work split changes the kernels' edge handling), so
+ * {@link loadBlas} always sets the thread count
  * explicitly (`openblas_set_num_threads`, default 1) rather than inheriting
  * `OPENBLAS_NUM_THREADS` or the core count: same seed + backend + BLAS
  * setting + thread count ⇒ the same bits. `blas_test.ts` checks repeat
  * calls for bit equality and 1 vs 2 threads for agreement to rounding.
  *
- * Threads: 1 is the default because it was also the fastest where it
- * matters here. On a loaded 2-core machine a 2-thread sgemm of the model's
- * shapes ([784, 128]·[128, 128]) ran 5× slower than a 1-thread one (each
- * call waits for its slowest, preempted thread). Pass `threads` to use
- * more on an idle machine.
+ * Threads: 1 is the default. With more threads than idle cores each call
+ * waits for its slowest, preempted thread, and a multi-threaded sgemm of
+ * the models' shapes is slower than a 1-thread one (measurements:
+ * scripts/bench/README). Pass `threads` to use more on an idle machine.
  *
  * Lifetime: the library is loaded once per process and never unloaded
  * ({@link pinLibrary}: `RTLD_NODELETE`), whatever `close()` and isolate
@@ -31,8 +30,8 @@
  * count (`lifetime_test.ts` checks that the library stays mapped). The
  * destructor then runs once, at process exit, on an idle pool. It must
  * stay idle: with more than 1 thread, exiting while a Worker is inside an
- * sgemm call can deadlock in that destructor (measured: 5 of 8 exits hung
- * with 2 threads, none with 1), so stop and await the Workers first.
+ * sgemm call can deadlock in that destructor (scripts/bench/README), so
+ * stop and await the Workers first.
  *
  * @module
  */

@@ -5,8 +5,8 @@
  * contiguous block of `inner` values that is copied with one
  * `TypedArray.set`. The wasm backend's own kernel computes coordinates per
  * element and was the most expensive kernel of a MERba training step once
- * the matmuls ran on BLAS (≈ 0.4–0.7 s of ≈ 2 s, profiled by
- * `deno task bench:cpu`). Copies are exact, so the result is bit-identical
+ * the matmuls ran on BLAS (profiled by `deno task bench:cpu`; see
+ * scripts/bench/README). Copies are exact, so the result is bit-identical
  * to the kernel it replaces.
  *
  * @module

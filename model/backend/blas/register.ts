@@ -2,9 +2,10 @@
  * Puts the BLAS kernels ({@link blasBatchMatMul}, {@link blasConv2D} and the
  * conv gradients, plus the row-copy {@link copyGatherV2}, which needs no
  * BLAS but is switched on with them) in TensorFlow.js' kernel registry for
- * the wasm and cpu backends, over whatever is registered there (the backend's own kernel or
- * one from `model/backend/kernels`), which stays the fallback; and takes them out
- * again. `initBackend("wasm" | "cpu")` (model/backend/runtime.ts) enables them
+ * the wasm and cpu backends, over whatever is registered there (the
+ * backend's own kernel or one from `model/backend/kernels`), which stays the
+ * fallback; and takes them out again. `initBackend("wasm" | "cpu")`
+ * (model/backend/runtime.ts) enables them
  * when a BLAS library is found unless code already chose with
  * {@link enableBlasKernels} / {@link disableBlasKernels} or `MERBA_BLAS=0`
  * is set (see `auto.ts`).
@@ -17,11 +18,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-// The backends and model/backend/kernels register their kernels on import; the
-// BLAS kernels must come after them (they keep them as fallbacks).
+// The backend packages register their kernels on import; the BLAS kernels
+// must come after them (and after model/backend/kernels' provided ones,
+// registered in enableBlasKernels): they keep them as fallbacks.
 import "@tensorflow/tfjs-backend-wasm";
 import "@tensorflow/tfjs-backend-cpu";
-import "../kernels/mod.ts";
+import { registerProvidedKernels } from "../kernels/register.ts";
 import { type Blas, loadBlas, type LoadBlasOptions } from "./ffi.ts";
 import { copyGatherV2 } from "./gather.ts";
 import type { KernelConfig } from "../kernels/types.ts";
@@ -58,10 +60,9 @@ export type BlasBackendName = "wasm" | "cpu";
 /**
  * Kernels {@link enableBlasKernels} provides per backend unless told
  * otherwise. On wasm, Conv2D stays XNNPACK's: its forward conv beat
- * im2col + sgemm at every shape of the models (e.g. [16, 28, 28, 32] by
- * 3×3×32×32: 6.0 vs 7.8 ms CPU), while the BLAS backprops were as fast or
- * faster (a conv's forward+backward 8.6 vs 16.6 ms at stride 2). On cpu,
- * whose own kernels are plain JavaScript, all of them.
+ * im2col + sgemm at every shape of the models, while the BLAS backprops
+ * were as fast or faster (scripts/bench/README). On cpu, whose own kernels
+ * are plain JavaScript, all of them.
  */
 export const DEFAULT_BLAS_KERNELS: Readonly<
   Record<BlasBackendName, readonly BlasKernelName[]>
@@ -171,6 +172,7 @@ export function enableBlasKernels(
   const blas = loadBlas(options);
   if (!blas) return null;
   chosen = true;
+  registerProvidedKernels();
   const replaced: tf.KernelConfig[] = [];
   const funcs = new Map<string, tf.KernelFunc>();
   const provided: Partial<Record<BlasBackendName, BlasKernelName[]>> = {};

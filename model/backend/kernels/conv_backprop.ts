@@ -135,7 +135,7 @@ function dilate(
 /**
  * Reverses the leading two (spatial) axes of a filter. Short axes are
  * reversed with Slice + Concat, which are memcpy-fast on wasm; wasm's
- * Reverse kernel took ~20 ms on a [3, 3, 128, 256] filter.
+ * Reverse kernel is slow on such filters (scripts/bench/README).
  */
 function flipSpatial(s: KernelScope, f: TensorInfo): TensorInfo {
   let t = f;
@@ -267,9 +267,9 @@ export function conv2DBackpropFilterViaConv(
  * Conv2DBackpropFilter as im2col + one matrix product: the K·K strided
  * windows of the padded `x` are concatenated along channels into
  * [B·OH·OW, KH·KW·Cin] patches, and `patchesᵀ · dy` is the filter gradient.
- * On wasm it was 4–15× slower than {@link conv2DBackpropFilterViaConv} on
- * every shape of `scripts/bench/kernels_bench.ts`, so it is not registered;
- * it is kept as the benchmark's alternative.
+ * On wasm it was slower than {@link conv2DBackpropFilterViaConv} on every
+ * shape of `scripts/bench/kernels_bench.ts` (scripts/bench/README), so it
+ * is not registered; it is kept as the benchmark's alternative.
  *
  * @param args the kernel call (inputs `x`, `dy`; attrs as tf's kernel).
  * @returns the filter gradient [KH, KW, Cin, Cout].

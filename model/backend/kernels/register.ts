@@ -1,13 +1,12 @@
 /**
- * Registration of the provided kernels. Importing this module registers
- * them for the wasm backend (the only backend here with gaps); calling
- * {@link registerProvidedKernels} again is harmless.
+ * Registration of the provided kernels for the wasm backend (the only
+ * backend here with gaps): {@link registerProvidedKernels}, idempotent.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { KernelConfig } from "./types.ts";
-// The wasm backend registers its own kernels on import; ours must come after.
+// The wasm package registers its own kernels on import; ours must come after.
 import "@tensorflow/tfjs-backend-wasm";
 import {
   conv2DBackpropFilterViaConv,
@@ -152,5 +151,3 @@ export function registerProvidedKernels(): ProvidedKernel[] {
   }
   return [...registered];
 }
-
-registerProvidedKernels();

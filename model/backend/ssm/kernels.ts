@@ -1,8 +1,8 @@
 /**
- * The fused selective scan as two registered TensorFlow.js kernels,
+ * The fused selective scan as two TensorFlow.js kernels,
  * `MerbaSelectiveScan` (forward) and `MerbaSelectiveScanGrad` (backward,
- * returning the gradients of all seven inputs), with a registered gradient
- * linking them so that `tf.grads` and optimizers work through the op.
+ * returning the gradients of all seven inputs), with the gradient linking
+ * them so that `tf.grads` and optimizers work through the op.
  *
  * On `cpu`, `wasm` and `tensorflow` (tfjs-node) the kernels run typed-array
  * loops on the backends' data (no tensor ops): the WebAssembly SIMD module
@@ -116,19 +116,35 @@ export function namedInputs(
   return out;
 }
 
+/**
+ * The scan inputs of a backward kernel call and the output gradient `dy`;
+ * throws naming a missing one.
+ */
+export function namedGradInputs(
+  inputs: tf.NamedTensorInfoMap,
+): { x: Record<ScanInputName, tf.TensorInfo>; dy: tf.TensorInfo } {
+  const x = namedInputs(inputs);
+  const dy = inputs.dy;
+  if (dy === undefined) {
+    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
+  }
+  return { x, dy };
+}
+
+/** One value per scan input, in {@link SCAN_INPUT_NAMES} order. */
+function byName<T>(
+  f: (name: ScanInputName, index: number) => T,
+): Record<ScanInputName, T> {
+  return Object.fromEntries(
+    SCAN_INPUT_NAMES.map((name, i) => [name, f(name, i)]),
+  ) as Record<ScanInputName, T>;
+}
+
 function readArrays(
   x: Record<ScanInputName, tf.TensorInfo>,
   read: Reader,
-) {
-  return {
-    u: read(x.u),
-    delta: read(x.delta),
-    A: read(x.A),
-    B: read(x.B),
-    C: read(x.C),
-    D: read(x.D),
-    deltaBias: read(x.deltaBias),
-  };
+): Record<ScanInputName, Float32Array> {
+  return byName((name) => read(x[name]));
 }
 
 function cpuForward(
@@ -153,22 +169,12 @@ function cpuBackward(
     attrs?: tf.NamedAttrMap;
   },
 ): tf.TensorInfo[] {
-  const x = namedInputs(inputs);
-  const dy = inputs.dy;
-  if (dy === undefined) {
-    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
-  }
+  const { x, dy } = namedGradInputs(inputs);
   const dims = scanDimsOf(x.u, x.A);
   const read: Reader = hostRead;
-  const g = {
-    u: new Float32Array(x.u.shape.reduce((p, q) => p * q, 1)),
-    delta: new Float32Array(x.delta.shape.reduce((p, q) => p * q, 1)),
-    A: new Float32Array(x.A.shape.reduce((p, q) => p * q, 1)),
-    B: new Float32Array(x.B.shape.reduce((p, q) => p * q, 1)),
-    C: new Float32Array(x.C.shape.reduce((p, q) => p * q, 1)),
-    D: new Float32Array(x.D.shape.reduce((p, q) => p * q, 1)),
-    deltaBias: new Float32Array(x.deltaBias.shape.reduce((p, q) => p * q, 1)),
-  };
+  const g = byName((name) =>
+    new Float32Array(x[name].shape.reduce((p, q) => p * q, 1))
+  );
   scanBackward(
     readArrays(x, read),
     read(dy),
@@ -211,25 +217,13 @@ function wasmBackward(
     attrs?: tf.NamedAttrMap;
   },
 ): tf.TensorInfo[] {
-  const x = namedInputs(inputs);
-  const dy = inputs.dy;
-  if (dy === undefined) {
-    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
-  }
+  const { x, dy } = namedGradInputs(inputs);
   const dims = scanDimsOf(x.u, x.A);
   const outs = SCAN_INPUT_NAMES.map((name) =>
     backend.makeOutput(x[name].shape, "float32")
   );
   const read: Reader = (t) => backend.typedArrayFromHeap(t) as Float32Array;
-  const g = {
-    u: read(outs[0]),
-    delta: read(outs[1]),
-    A: read(outs[2]),
-    B: read(outs[3]),
-    C: read(outs[4]),
-    D: read(outs[5]),
-    deltaBias: read(outs[6]),
-  };
+  const g = byName((_, i) => read(outs[i]));
   scanBackward(
     readArrays(x, read),
     read(dy),
@@ -241,7 +235,7 @@ function wasmBackward(
 }
 
 /** The gradient of `MerbaSelectiveScan`: one call of `MerbaSelectiveScanGrad`. */
-const scanGradConfig: tf.GradConfig = {
+export const SCAN_GRADIENT: tf.GradConfig = {
   kernelName: SELECTIVE_SCAN_KERNEL,
   inputsToSave: [...SCAN_INPUT_NAMES],
   gradFunc: (dy, saved, attrs) => {
@@ -259,50 +253,38 @@ const scanGradConfig: tf.GradConfig = {
 };
 
 /**
- * Registers the forward and backward kernels for `cpu`, `wasm` and
- * `tensorflow` and the gradient; idempotent. Called when
- * `model/selective_scan.ts` is imported (a kernel may be registered for a
- * backend before that backend is loaded).
+ * The forward and backward kernels for `cpu`, `wasm` and `tensorflow`
+ * (registered by `registerScanKernels` in `register.ts`).
  */
-export function registerScanKernels(): void {
-  const kernels: tf.KernelConfig[] = [
-    {
-      kernelName: SELECTIVE_SCAN_KERNEL,
-      backendName: "cpu",
-      kernelFunc: cpuForward as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
-      backendName: "cpu",
-      kernelFunc: cpuBackward as unknown as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_KERNEL,
-      backendName: "tensorflow",
-      kernelFunc: cpuForward as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
-      backendName: "tensorflow",
-      kernelFunc: cpuBackward as unknown as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_KERNEL,
-      backendName: "wasm",
-      kernelFunc: wasmForward as tf.KernelFunc,
-    },
-    {
-      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
-      backendName: "wasm",
-      kernelFunc: wasmBackward as unknown as tf.KernelFunc,
-    },
-  ];
-  for (const k of kernels) {
-    if (tf.getKernel(k.kernelName, k.backendName) === undefined) {
-      tf.registerKernel(k);
-    }
-  }
-  if (tf.getGradient(SELECTIVE_SCAN_KERNEL) === undefined) {
-    tf.registerGradient(scanGradConfig);
-  }
-}
+export const HOST_SCAN_KERNELS: readonly tf.KernelConfig[] = [
+  {
+    kernelName: SELECTIVE_SCAN_KERNEL,
+    backendName: "cpu",
+    kernelFunc: cpuForward as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+    backendName: "cpu",
+    kernelFunc: cpuBackward as unknown as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_KERNEL,
+    backendName: "tensorflow",
+    kernelFunc: cpuForward as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+    backendName: "tensorflow",
+    kernelFunc: cpuBackward as unknown as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_KERNEL,
+    backendName: "wasm",
+    kernelFunc: wasmForward as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+    backendName: "wasm",
+    kernelFunc: wasmBackward as unknown as tf.KernelFunc,
+  },
+];

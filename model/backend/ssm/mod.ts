@@ -1,12 +1,15 @@
 /**
- * The fused selective-scan kernels behind `model/selective_scan.ts`:
- * registration for the `cpu`, `wasm` and `webgpu` backends, the typed-array
- * loops (JS and WebAssembly SIMD) and the WGSL sources.
+ * The fused selective-scan kernels behind `model/selective_scan.ts`: the
+ * typed-array loops (JS and WebAssembly SIMD) for `cpu`, `wasm` and
+ * `tensorflow`, the WGSL programs for `webgpu`, and their one entry point,
+ * {@link registerScanKernels}.
  *
  * @module
  */
+export { registerScanKernels } from "./register.ts";
 export {
-  registerScanKernels,
+  HOST_SCAN_KERNELS,
+  SCAN_GRADIENT,
   SCAN_INPUT_NAMES,
   type ScanAttrs,
   scanDimsOf,
@@ -40,7 +43,7 @@ export {
   stridedSumWgsl,
 } from "./scan_wgsl.ts";
 export {
-  registerScanWebGPUKernels,
   WEBGPU_MAX_BUFFER_BYTES,
+  WEBGPU_SCAN_KERNELS,
   webgpuScanOptions,
 } from "./webgpu.ts";

@@ -2,7 +2,7 @@
  * `MerbaSelectiveScan` and `MerbaSelectiveScanGrad` for the `webgpu`
  * backend: WGSL programs (see `scan_wgsl.ts`) run through the backend's
  * `runWebGPUProgram`. Registering them does not import (or activate) the
- * webgpu backend; they are used once the application sets it.
+ * webgpu backend; they are used once it is active.
  *
  * The backward kernel processes the batch in chunks of `Bc` rows (so that
  * its scratch stays under `webgpuScanOptions.chunkBytes`); per chunk one program
@@ -12,8 +12,9 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import {
+  namedGradInputs,
   namedInputs,
   SCAN_INPUT_NAMES,
   scanDimsOf,
@@ -129,11 +130,7 @@ function webgpuBackward(
     attrs?: tf.NamedAttrMap;
   },
 ): tf.TensorInfo[] {
-  const named = namedInputs(inputs);
-  const dy = inputs.dy;
-  if (dy === undefined) {
-    throw new Error(`${SELECTIVE_SCAN_GRAD_KERNEL}: missing input 'dy'`);
-  }
+  const { x: named, dy } = namedGradInputs(inputs);
   const dims = scanDimsOf(named.u, named.A);
   const { batch, length, dim, state } = dims;
   const softplus = Boolean(attrs?.deltaSoftplus);
@@ -212,22 +209,18 @@ function webgpuBackward(
 }
 
 /**
- * Registers the forward and backward scan kernels for backend `webgpu`;
- * idempotent. Called when `model/selective_scan.ts` is imported.
+ * The forward and backward kernels for `webgpu` (registered by
+ * `registerScanKernels` in `register.ts`).
  */
-export function registerScanWebGPUKernels(): void {
-  if (tf.getKernel(SELECTIVE_SCAN_KERNEL, "webgpu") === undefined) {
-    tf.registerKernel({
-      kernelName: SELECTIVE_SCAN_KERNEL,
-      backendName: "webgpu",
-      kernelFunc: webgpuForward as tf.KernelFunc,
-    });
-  }
-  if (tf.getKernel(SELECTIVE_SCAN_GRAD_KERNEL, "webgpu") === undefined) {
-    tf.registerKernel({
-      kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
-      backendName: "webgpu",
-      kernelFunc: webgpuBackward as unknown as tf.KernelFunc,
-    });
-  }
-}
+export const WEBGPU_SCAN_KERNELS: readonly tf.KernelConfig[] = [
+  {
+    kernelName: SELECTIVE_SCAN_KERNEL,
+    backendName: "webgpu",
+    kernelFunc: webgpuForward as tf.KernelFunc,
+  },
+  {
+    kernelName: SELECTIVE_SCAN_GRAD_KERNEL,
+    backendName: "webgpu",
+    kernelFunc: webgpuBackward as unknown as tf.KernelFunc,
+  },
+];

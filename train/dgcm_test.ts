@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { EMOTIONS_7 } from "../data/types.ts";
-import { DGCM_COARSE, DGCM_FINE, dgcmDecision, dgcmTargets } from "./heads.ts";
+import { DGCM_COARSE, DGCM_FINE, dgcmDecision, dgcmTargets } from "./dgcm.ts";
 
 await tf.setBackend("cpu");
 const idx = (e: string) => EMOTIONS_7.indexOf(e as typeof EMOTIONS_7[number]);

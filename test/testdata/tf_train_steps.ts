@@ -7,11 +7,10 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { buildModel, merbaBase } from "../../mod.ts";
-import { initBackend } from "../runtime.ts";
-import { TINY_MODEL } from "../../testdata/tiny_config.ts";
-import { AdamW } from "../../../train/optim.ts";
-import { dgcmLoss } from "../../../train/losses.ts";
+import { buildModel, initBackend, merbaBase } from "../../model/mod.ts";
+import { TINY_MODEL } from "../../model/testdata/tiny_config.ts";
+import { AdamW } from "../../train/optim.ts";
+import { dgcmLoss } from "../../train/losses.ts";
 
 const [backend, threads] = Deno.args;
 const info = await initBackend(backend as "tensorflow", {

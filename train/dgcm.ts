@@ -1,15 +1,16 @@
 /**
- * Classification heads: the linear head and the Dual-Granularity
- * Classification Module (DGCM) with its label mapping and decision rule.
+ * The labels of the Dual-Granularity Classification Module (DGCM): the
+ * mapping of the 7 emotions onto its two heads, and its decision rule.
  *
- * DGCM has two parallel linear heads on the pooled feature: `head_coarse`
- * over {@link DGCM_COARSE} and `head_fine` over {@link DGCM_FINE}. Inference
- * takes the coarse argmax; if it is `negative`, the fine argmax decides.
+ * A DGCM model has two 4-way heads on the pooled feature: coarse logits
+ * over {@link DGCM_COARSE} and fine logits over {@link DGCM_FINE}.
+ * Inference takes the coarse argmax; if it is `negative`, the fine argmax
+ * decides.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Tensor1D, Tensor2D } from "./tensor_types.ts";
+import type { Tensor1D, Tensor2D } from "../model/mod.ts";
 import { EMOTIONS_7 } from "../data/types.ts";
 
 /** DGCM coarse classes (index order of the coarse logits). */
