@@ -20,29 +20,17 @@
  * @module
  */
 import * as v from "valibot";
+import { SCAN_NAMES } from "../model/scan_order.ts";
+import type { ScanName } from "../model/types.ts";
+import { METRIC_NAMES, type MetricName } from "../train/types.ts";
 
-/** Every scan order name (the four base orders, reversed `-r`, mirrored `-m`, both `-rm`). */
-export const SCAN_NAMES = [
-  "h",
-  "v",
-  "hz",
-  "vz",
-  "h-r",
-  "v-r",
-  "hz-r",
-  "vz-r",
-  "h-m",
-  "v-m",
-  "hz-m",
-  "vz-m",
-  "h-rm",
-  "v-rm",
-  "hz-rm",
-  "vz-rm",
-] as const;
-
-/** The metrics a report can show. */
-export const METRIC_NAMES = ["uf1", "uar", "acc"] as const;
+/**
+ * Every scan order name (the four base orders, reversed `-r`, mirrored
+ * `-m`, both `-rm`): the model library's list.
+ */
+export { SCAN_NAMES } from "../model/scan_order.ts";
+/** The metrics a report can show: the training library's list. */
+export { METRIC_NAMES } from "../train/types.ts";
 
 /** The backends a job can run on. */
 export const BACKEND_NAMES = ["wasm", "cpu", "webgpu", "tensorflow"] as const;
@@ -522,10 +510,7 @@ export const ExperimentSchema = v.strictObject({
 // agree again. The schemas stay the single source of truth.
 // ---------------------------------------------------------------------------
 
-/** A scan order name (the same strings as `ScanName` of `model/types.ts`). */
-export type ScanOrder = typeof SCAN_NAMES[number];
-/** A metric name. */
-export type MetricName = typeof METRIC_NAMES[number];
+export type { MetricName, ScanName };
 
 /** Overrides of the selective-scan mixer. */
 export interface MixerOverrides {
@@ -570,7 +555,7 @@ export interface ModelSpec {
   /** MLP hidden ratio. */
   mlpRatio?: number;
   /** MERba: scan orders summed by the local extractor (a list replaces, never merges). */
-  scans?: ScanOrder[];
+  scans?: ScanName[];
   /** MERba: extractor inside windows or over the whole map. */
   extractor?: "local" | "global";
   /** MERba: attention over the whole map or inside windows. */
