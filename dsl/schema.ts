@@ -21,7 +21,14 @@
  */
 import * as v from "valibot";
 import { SCAN_NAMES } from "../model/scan_order.ts";
-import type { ScanName } from "../model/types.ts";
+import {
+  DT_INITS,
+  EXTENTS,
+  HEAD_KINDS,
+  type MixerConfig,
+  type ModelConfig,
+  type ScanName,
+} from "../model/types.ts";
 import { METRIC_NAMES, type MetricName } from "../train/types.ts";
 
 /**
@@ -91,7 +98,7 @@ export const MixerOverridesSchema = v.strictObject({
   dConv: v.optional(posInt),
   expand: v.optional(posInt),
   dtBiasTwice: v.optional(v.boolean()),
-  dtInit: v.optional(v.picklist(["reference", "mamba"])),
+  dtInit: v.optional(v.picklist(DT_INITS)),
 });
 
 /**
@@ -118,9 +125,9 @@ export const ModelSpecSchema = v.strictObject({
       v.minLength(1, "expected at least one scan order"),
     ),
   ),
-  extractor: v.optional(v.picklist(["local", "global"])),
-  attention: v.optional(v.picklist(["local", "global"])),
-  head: v.optional(v.picklist(["linear", "dgcm"])),
+  extractor: v.optional(v.picklist(EXTENTS)),
+  attention: v.optional(v.picklist(EXTENTS)),
+  head: v.optional(v.picklist(HEAD_KINDS)),
   numClasses: v.optional(posInt),
   dropout: v.optional(probability),
   dropPath: v.optional(probability),
@@ -523,7 +530,7 @@ export interface MixerOverrides {
   /** add dt_proj's bias twice, as the reference does. */
   dtBiasTwice?: boolean;
   /** dt initialisation: the reference's or Mamba's. */
-  dtInit?: "reference" | "mamba";
+  dtInit?: MixerConfig["dtInit"];
 }
 
 /**
@@ -557,11 +564,11 @@ export interface ModelSpec {
   /** MERba: scan orders summed by the local extractor (a list replaces, never merges). */
   scans?: ScanName[];
   /** MERba: extractor inside windows or over the whole map. */
-  extractor?: "local" | "global";
+  extractor?: ModelConfig["extractor"];
   /** MERba: attention over the whole map or inside windows. */
-  attention?: "local" | "global";
+  attention?: ModelConfig["attention"];
   /** one linear head, or the dual-granularity module (DGCM). */
-  head?: "linear" | "dgcm";
+  head?: ModelConfig["head"];
   /** classes of the linear head. */
   numClasses?: number;
   /** dropout before the head. */
@@ -991,3 +998,17 @@ agree<Same<ReportSpec, v.InferOutput<typeof ReportSpecSchema>>>(true);
 agree<Same<DatasetSpec, v.InferOutput<typeof DatasetSchema>>>(true);
 agree<Same<LauncherSpec, v.InferOutput<typeof LauncherSpecSchema>>>(true);
 agree<Same<LauncherSpec, v.InferInput<typeof LauncherSpecSchema>>>(true);
+
+// The model section is a partial ModelConfig whose `family` comes from its
+// `base`: the same fields with the same value types (the mixer's: a
+// partial MixerConfig). A field added to ModelConfig (model/types.ts)
+// fails to compile here until the schema has it too.
+type SpecModelFields = Exclude<keyof ModelSpec, "base">;
+agree<Same<SpecModelFields, Exclude<keyof ModelConfig, "family">>>(true);
+agree<
+  Same<
+    Required<Omit<ModelSpec, "base" | "mixer">>,
+    Omit<ModelConfig, "family" | "mixer">
+  >
+>(true);
+agree<Same<Required<MixerOverrides>, Required<MixerConfig>>>(true);

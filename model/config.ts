@@ -6,7 +6,14 @@
  * @module
  */
 import { isScanName, SCAN_NAMES } from "./scan_order.ts";
-import type { ModelConfig } from "./types.ts";
+import {
+  DT_INITS,
+  EXTENTS,
+  HEAD_KINDS,
+  type MixerConfig,
+  MODEL_FAMILIES,
+  type ModelConfig,
+} from "./types.ts";
 
 /** A configuration is invalid; the message names the field path and value. */
 export class ModelConfigError extends Error {
@@ -157,28 +164,43 @@ export function transformerBlocks(depth: number): Set<number> {
   return s;
 }
 
-const KNOWN_FIELDS = new Set([
-  "family",
-  "inputSize",
-  "inChannels",
-  "stemDim",
-  "dims",
-  "depths",
-  "attentionDepths",
-  "heads",
-  "windowSize",
-  "convStages",
-  "mlpRatio",
-  "scans",
-  "extractor",
-  "attention",
-  "head",
-  "numClasses",
-  "dropout",
-  "dropPath",
-  "layerScale",
-  "mixer",
-]);
+/**
+ * Every field of a {@link ModelConfig}, in declaration order: the type makes
+ * the compiler check that the list is exactly the interface's fields.
+ */
+const CONFIG_FIELDS: Record<keyof ModelConfig, true> = {
+  family: true,
+  inputSize: true,
+  inChannels: true,
+  stemDim: true,
+  dims: true,
+  depths: true,
+  attentionDepths: true,
+  heads: true,
+  windowSize: true,
+  convStages: true,
+  mlpRatio: true,
+  scans: true,
+  extractor: true,
+  attention: true,
+  head: true,
+  numClasses: true,
+  dropout: true,
+  dropPath: true,
+  layerScale: true,
+  mixer: true,
+};
+const KNOWN_FIELDS = new Set(Object.keys(CONFIG_FIELDS));
+
+/** Every field of a {@link MixerConfig} (checked complete by the type). */
+const MIXER_FIELDS: Record<keyof MixerConfig, true> = {
+  dState: true,
+  dConv: true,
+  expand: true,
+  dtBiasTwice: true,
+  dtInit: true,
+};
+const KNOWN_MIXER_FIELDS = Object.keys(MIXER_FIELDS);
 
 function fmt(v: unknown): string {
   return typeof v === "string"
@@ -196,8 +218,12 @@ function posInt(field: string, v: unknown, min = 1): number {
   return v;
 }
 
-function oneOf<T extends string>(field: string, v: unknown, options: T[]): T {
-  if (typeof v !== "string" || !(options as string[]).includes(v)) {
+function oneOf<T extends string>(
+  field: string,
+  v: unknown,
+  options: readonly T[],
+): T {
+  if (typeof v !== "string" || !(options as readonly string[]).includes(v)) {
     throw new ModelConfigError(
       field,
       `expected one of ${options.map((o) => `"${o}"`).join(", ")}, got ${
@@ -256,7 +282,7 @@ export function validateModelConfig(config: ModelConfig): void {
   for (const k of KNOWN_FIELDS) {
     if (!(k in config)) throw new ModelConfigError(k, "missing field");
   }
-  oneOf("family", config.family, ["merba", "mambavision"]);
+  oneOf("family", config.family, MODEL_FAMILIES);
   if (typeof config.inputSize === "number") {
     posInt("inputSize", config.inputSize);
   } else if (Array.isArray(config.inputSize) && config.inputSize.length === 2) {
@@ -319,9 +345,9 @@ export function validateModelConfig(config: ModelConfig): void {
     }
     seen.add(s);
   });
-  oneOf("extractor", config.extractor, ["local", "global"]);
-  oneOf("attention", config.attention, ["local", "global"]);
-  oneOf("head", config.head, ["linear", "dgcm"]);
+  oneOf("extractor", config.extractor, EXTENTS);
+  oneOf("attention", config.attention, EXTENTS);
+  oneOf("head", config.head, HEAD_KINDS);
   posInt("numClasses", config.numClasses);
   rate("dropout", config.dropout);
   rate("dropPath", config.dropPath);
@@ -339,7 +365,7 @@ export function validateModelConfig(config: ModelConfig): void {
     throw new ModelConfigError("mixer", `expected an object, got ${fmt(m)}`);
   }
   for (const k of Object.keys(m)) {
-    if (!["dState", "dConv", "expand", "dtBiasTwice", "dtInit"].includes(k)) {
+    if (!KNOWN_MIXER_FIELDS.includes(k)) {
       throw new ModelConfigError(`mixer.${k}`, "unknown field");
     }
   }
@@ -353,7 +379,7 @@ export function validateModelConfig(config: ModelConfig): void {
     );
   }
   if (m.dtInit !== undefined) {
-    oneOf("mixer.dtInit", m.dtInit, ["reference", "mamba"]);
+    oneOf("mixer.dtInit", m.dtInit, DT_INITS);
   }
 
   const geo = stageGeometry(config);
