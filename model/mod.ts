@@ -27,6 +27,7 @@ export type {
   ModelOutput,
   ScanName,
 } from "./types.ts";
+export { DT_INITS, EXTENTS, HEAD_KINDS, MODEL_FAMILIES } from "./types.ts";
 export {
   halve,
   inputHW,
@@ -74,7 +75,8 @@ export {
   type ParamSpec,
   ParamStore,
 } from "./params.ts";
-export { hashString, type InitSpec, Rng, streamSeed } from "./init.ts";
+export type { InitSpec } from "./init.ts";
+export { hashString, StreamRng, streamSeed } from "../rng/mod.ts";
 export { permute, type ScanInputs, selectiveScan } from "./ops.ts";
 export type {
   Tensor,
