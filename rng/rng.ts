@@ -22,14 +22,21 @@ export const MAX_SEED = 2147483647;
  * const order = new Rng(42).permutation(5); // same seed, same order
  * ```
  */
-export class Rng extends Xoshiro128 {
+export class Rng {
+  #core: Xoshiro128;
+
   /**
    * Creates a stream from a seed.
    *
    * @param seed any safe integer; it is reduced modulo 2^32.
    */
   constructor(seed: number) {
-    super(splitmix32Words(seed, "Rng seed"));
+    this.#core = new Xoshiro128(splitmix32Words(seed, "Rng seed"));
+  }
+
+  /** The next raw 32-bit output, an integer in [0, 2^32). */
+  nextUint32(): number {
+    return this.#core.nextUint32();
   }
 
   /** A uniform float in [0, 1) with 32 bits of resolution. */

@@ -10,7 +10,8 @@
 import { fmix32, fmix32Words, foldSeed, Xoshiro128 } from "./xoshiro128.ts";
 
 /** A seeded generator of the model library's draws (xoshiro128**). */
-export class StreamRng extends Xoshiro128 {
+export class StreamRng {
+  #core: Xoshiro128;
   #spare = 0;
   #hasSpare = false;
 
@@ -19,7 +20,12 @@ export class StreamRng extends Xoshiro128 {
    * finite number; see {@link fmix32Words}).
    */
   constructor(seed: number) {
-    super(fmix32Words(seed, "Rng"));
+    this.#core = new Xoshiro128(fmix32Words(seed, "Rng"));
+  }
+
+  /** The next raw 32-bit output, an integer in [0, 2^32). */
+  nextUint32(): number {
+    return this.#core.nextUint32();
   }
 
   /** Uniform double in [0, 1) with 53 random bits. */

@@ -14,8 +14,8 @@ function rotl(x: number, k: number): number {
 }
 
 /**
- * xoshiro128**: a 128-bit state stepping to 32-bit outputs. The classes of
- * this library extend it with seeding and derived draws.
+ * xoshiro128**: a 128-bit state stepping to 32-bit outputs. The streams of
+ * this library draw from one, seeded their own way.
  */
 export class Xoshiro128 {
   #s0: number;
