@@ -21,6 +21,7 @@
  */
 import * as v from "valibot";
 import { SCAN_NAMES } from "../model/scan_order.ts";
+import { MODEL_NAMES } from "../model/sizes.ts";
 import {
   DT_INITS,
   EXTENTS,
@@ -42,8 +43,12 @@ export { METRIC_NAMES } from "../train/types.ts";
 /** The backends a job can run on. */
 export const BACKEND_NAMES = ["wasm", "cpu", "webgpu", "tensorflow"] as const;
 
-/** The model bases a spec can start from. */
-export const MODEL_BASES = ["merba", "mambavision-b"] as const;
+/**
+ * The model bases a spec can start from: the model registry's names
+ * (`model/sizes.ts`: `merba-b`, `mambavision-b`, `merba-laptop`, …, and
+ * the aliases `merba`, `mambavision`).
+ */
+export const MODEL_BASES: typeof MODEL_NAMES = MODEL_NAMES;
 
 const posInt = v.pipe(
   v.number(),
@@ -102,10 +107,12 @@ export const MixerOverridesSchema = v.strictObject({
 });
 
 /**
- * A model: a base (`merba` = `merbaBase()`, `mambavision-b` =
- * `mambaVisionB()` of the model library) plus partial `ModelConfig`
- * overrides. `inputSize` and `inChannels` default to the dataset's
- * `imageSize` and channels; `numClasses` to the dataset's class count.
+ * A model: a base — a named size of the model registry (`merba` =
+ * `merba-b` = `merbaBase()`, `mambavision` = `mambavision-b` =
+ * `mambaVisionB()`, `merba-laptop`, `merba-smoke`, …) — plus partial
+ * `ModelConfig` overrides. `inputSize` and `inChannels` default to the
+ * dataset's `imageSize` and channels (over the size's); `numClasses` to the
+ * dataset's class count.
  */
 export const ModelSpecSchema = v.strictObject({
   base: v.optional(v.picklist(MODEL_BASES)),
@@ -539,7 +546,12 @@ export interface MixerOverrides {
  * `numClasses` default to the dataset's.
  */
 export interface ModelSpec {
-  /** `merba` (default) or `mambavision-b`. */
+  /**
+   * a named size of the model registry (default `merba`, the paper's
+   * MERba): `merba-b`, `mambavision-b`, `merba-small`, `merba-laptop`,
+   * `merba-smoke`, their `mambavision-*` counterparts, or the aliases
+   * `merba`, `mambavision`.
+   */
   base?: typeof MODEL_BASES[number];
   /** input height and width. */
   inputSize?: number | [number, number];

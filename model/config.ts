@@ -13,6 +13,7 @@ import {
   type MixerConfig,
   MODEL_FAMILIES,
   type ModelConfig,
+  type ModelOverrides,
 } from "./types.ts";
 
 /** A configuration is invalid; the message names the field path and value. */
@@ -27,16 +28,49 @@ export class ModelConfigError extends Error {
   }
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function mergeRecords(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    out[k] = isPlainObject(v) && isPlainObject(base[k])
+      ? mergeRecords(base[k] as Record<string, unknown>, v)
+      : structuredClone(v);
+  }
+  return out;
+}
+
+/**
+ * `config` with `overrides` merged in: objects (the mixer) key by key,
+ * everything else — lists included — replaced; an `undefined` value leaves
+ * the field as it is. Neither argument is changed, nor shared: the result
+ * holds copies of the overrides' lists.
+ */
+export function mergeModelConfig(
+  config: ModelConfig,
+  overrides: ModelOverrides = {},
+): ModelConfig {
+  return mergeRecords(
+    config as unknown as Record<string, unknown>,
+    overrides as Record<string, unknown>,
+  ) as unknown as ModelConfig;
+}
+
 /**
  * MambaVision-B (NVlabs `mamba_vision_B`) with 2 input channels (u, v flow):
  * dims 128/256/512/1024, depths [3, 3, 10, 5], heads [2, 4, 8, 16], windows
  * [8, 8, 14, 7], MLP ratio 4, layer scale 1e-5, drop path 0.3, stem 64,
- * 224×224, linear head over 7 classes.
+ * 224×224, linear head over 7 classes. `overrides` are merged in deeply
+ * ({@link mergeModelConfig}).
  */
-export function mambaVisionB(
-  overrides: Partial<ModelConfig> = {},
-): ModelConfig {
-  return {
+export function mambaVisionB(overrides: ModelOverrides = {}): ModelConfig {
+  return mergeModelConfig({
     family: "mambavision",
     inputSize: 224,
     inChannels: 2,
@@ -57,8 +91,7 @@ export function mambaVisionB(
     dropPath: 0.3,
     layerScale: 1e-5,
     mixer: { dState: 8, dConv: 3, expand: 1, dtBiasTwice: true },
-    ...overrides,
-  };
+  }, overrides);
 }
 
 /**
@@ -70,10 +103,11 @@ export function mambaVisionB(
  * Widths 128/256/512/1024, heads [2, 4, 8, 16], window 7 in every LGFI
  * stage (at 224×224 the maps are 28, 14, 7: stage 4 is one window), scans
  * h, v, hz, vz, DGCM head, dropout 0.1 before the head, drop path 0.3,
- * layer scale 1e-5.
+ * layer scale 1e-5. `overrides` are merged in deeply
+ * ({@link mergeModelConfig}).
  */
-export function merbaBase(overrides: Partial<ModelConfig> = {}): ModelConfig {
-  return {
+export function merbaBase(overrides: ModelOverrides = {}): ModelConfig {
+  return mergeModelConfig({
     family: "merba",
     inputSize: 224,
     inChannels: 2,
@@ -94,8 +128,7 @@ export function merbaBase(overrides: Partial<ModelConfig> = {}): ModelConfig {
     dropPath: 0.3,
     layerScale: 1e-5,
     mixer: { dState: 8, dConv: 3, expand: 1, dtBiasTwice: true },
-    ...overrides,
-  };
+  }, overrides);
 }
 
 /** Output size of a 3×3, stride-2, padding-1 convolution. */

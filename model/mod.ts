@@ -25,6 +25,7 @@ export type {
   MixerConfig,
   ModelConfig,
   ModelOutput,
+  ModelOverrides,
   ScanName,
 } from "./types.ts";
 export { DT_INITS, EXTENTS, HEAD_KINDS, MODEL_FAMILIES } from "./types.ts";
@@ -33,12 +34,25 @@ export {
   inputHW,
   mambaVisionB,
   merbaBase,
+  mergeModelConfig,
   ModelConfigError,
   type StageGeometry,
   stageGeometry,
   transformerBlocks,
   validateModelConfig,
 } from "./config.ts";
+export {
+  createModel,
+  listModels,
+  MODEL_ALIASES,
+  MODEL_NAMES,
+  MODEL_SIZES,
+  modelConfig,
+  type ModelName,
+  type ModelSize,
+  modelSize,
+  UnknownModelError,
+} from "./registry.ts";
 export {
   buildModel,
   countParams,
@@ -76,7 +90,7 @@ export {
   ParamStore,
 } from "./params.ts";
 export type { InitSpec } from "./init.ts";
-export { hashString, StreamRng, streamSeed } from "../rng/mod.ts";
+export { hashString, streamSeed } from "../rng/mod.ts";
 export { permute, type ScanInputs, selectiveScan } from "./ops.ts";
 export type {
   Tensor,

@@ -107,6 +107,15 @@ export interface ModelConfig {
   mixer: MixerConfig;
 }
 
+/**
+ * Overrides of a {@link ModelConfig}: any fields, the mixer's too, merged
+ * deeply (`mixer: { dState: 16 }` changes only the state size; a list
+ * replaces the list it overrides as a whole).
+ */
+export type ModelOverrides =
+  & Partial<Omit<ModelConfig, "mixer">>
+  & { mixer?: Partial<MixerConfig> };
+
 /** Options of one forward pass. */
 export interface ForwardOptions {
   /** training mode: dropout and drop path active, BatchNorm batch statistics (and running-stat updates). */
