@@ -34,3 +34,4 @@ export * as model from "./model/mod.ts";
 export * as data from "./data/mod.ts";
 export * as train from "./train/mod.ts";
 export * as dsl from "./dsl/mod.ts";
+export * as rng from "./rng/mod.ts";

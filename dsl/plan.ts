@@ -14,6 +14,7 @@
  * @module
  */
 import * as v from "valibot";
+import { modelSize } from "../model/sizes.ts";
 import type { ModelConfig } from "../model/types.ts";
 import { EMOTIONS_7, type SampleRecord } from "../data/types.ts";
 import type { JobSeeds, TrainRecipe } from "../train/types.ts";
@@ -30,11 +31,16 @@ import {
 import { deriveSeed, jobSeeds } from "./seeds.ts";
 import { toSpecIssues } from "./spec.ts";
 
-/** What the planner needs from the model library (`model/mod.ts`). */
+/**
+ * What the planner needs from the model library (`model/mod.ts`). A spec's
+ * `base` names a size of the model registry (`model/sizes.ts`): the
+ * family's reference configuration from here, with the size's fields
+ * merged in.
+ */
 export interface ModelLibrary {
-  /** the MERba base configuration. */
+  /** the MERba reference configuration (`merba-b`). */
   merbaBase(overrides?: Partial<ModelConfig>): ModelConfig;
-  /** the MambaVision-B configuration. */
+  /** the MambaVision-B reference configuration (`mambavision-b`). */
   mambaVisionB(overrides?: Partial<ModelConfig>): ModelConfig;
   /** throws an error naming the field and value when a config is invalid. */
   validateModelConfig(config: ModelConfig): void;
@@ -358,9 +364,11 @@ export function resolveVariants(
       }
       derived.numClasses = numClasses;
     }
-    const baseConfig = base === "mambavision-b"
-      ? lib.mambaVisionB()
-      : lib.merbaBase();
+    const named = modelSize(base);
+    const baseConfig = deepMerge(
+      named.family === "mambavision" ? lib.mambaVisionB() : lib.merbaBase(),
+      named.overrides,
+    );
     const modelConfig = deepMerge(
       deepMerge(baseConfig, derived),
       overrides,

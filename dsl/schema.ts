@@ -20,35 +20,35 @@
  * @module
  */
 import * as v from "valibot";
+import { SCAN_NAMES } from "../model/scan_order.ts";
+import { MODEL_NAMES } from "../model/sizes.ts";
+import {
+  DT_INITS,
+  EXTENTS,
+  HEAD_KINDS,
+  type MixerConfig,
+  type ModelConfig,
+  type ScanName,
+} from "../model/types.ts";
+import { METRIC_NAMES, type MetricName } from "../train/types.ts";
 
-/** Every scan order name (the four base orders, reversed `-r`, mirrored `-m`, both `-rm`). */
-export const SCAN_NAMES = [
-  "h",
-  "v",
-  "hz",
-  "vz",
-  "h-r",
-  "v-r",
-  "hz-r",
-  "vz-r",
-  "h-m",
-  "v-m",
-  "hz-m",
-  "vz-m",
-  "h-rm",
-  "v-rm",
-  "hz-rm",
-  "vz-rm",
-] as const;
-
-/** The metrics a report can show. */
-export const METRIC_NAMES = ["uf1", "uar", "acc"] as const;
+/**
+ * Every scan order name (the four base orders, reversed `-r`, mirrored
+ * `-m`, both `-rm`): the model library's list.
+ */
+export { SCAN_NAMES } from "../model/scan_order.ts";
+/** The metrics a report can show: the training library's list. */
+export { METRIC_NAMES } from "../train/types.ts";
 
 /** The backends a job can run on. */
 export const BACKEND_NAMES = ["wasm", "cpu", "webgpu", "tensorflow"] as const;
 
-/** The model bases a spec can start from. */
-export const MODEL_BASES = ["merba", "mambavision-b"] as const;
+/**
+ * The model bases a spec can start from: the model registry's names
+ * (`model/sizes.ts`: `merba-b`, `mambavision-b`, `merba-laptop`, …, and
+ * the aliases `merba`, `mambavision`).
+ */
+export const MODEL_BASES: typeof MODEL_NAMES = MODEL_NAMES;
 
 const posInt = v.pipe(
   v.number(),
@@ -103,14 +103,16 @@ export const MixerOverridesSchema = v.strictObject({
   dConv: v.optional(posInt),
   expand: v.optional(posInt),
   dtBiasTwice: v.optional(v.boolean()),
-  dtInit: v.optional(v.picklist(["reference", "mamba"])),
+  dtInit: v.optional(v.picklist(DT_INITS)),
 });
 
 /**
- * A model: a base (`merba` = `merbaBase()`, `mambavision-b` =
- * `mambaVisionB()` of the model library) plus partial `ModelConfig`
- * overrides. `inputSize` and `inChannels` default to the dataset's
- * `imageSize` and channels; `numClasses` to the dataset's class count.
+ * A model: a base — a named size of the model registry (`merba` =
+ * `merba-b` = `merbaBase()`, `mambavision` = `mambavision-b` =
+ * `mambaVisionB()`, `merba-laptop`, `merba-smoke`, …) — plus partial
+ * `ModelConfig` overrides. `inputSize` and `inChannels` default to the
+ * dataset's `imageSize` and channels (over the size's); `numClasses` to the
+ * dataset's class count.
  */
 export const ModelSpecSchema = v.strictObject({
   base: v.optional(v.picklist(MODEL_BASES)),
@@ -130,9 +132,9 @@ export const ModelSpecSchema = v.strictObject({
       v.minLength(1, "expected at least one scan order"),
     ),
   ),
-  extractor: v.optional(v.picklist(["local", "global"])),
-  attention: v.optional(v.picklist(["local", "global"])),
-  head: v.optional(v.picklist(["linear", "dgcm"])),
+  extractor: v.optional(v.picklist(EXTENTS)),
+  attention: v.optional(v.picklist(EXTENTS)),
+  head: v.optional(v.picklist(HEAD_KINDS)),
   numClasses: v.optional(posInt),
   dropout: v.optional(probability),
   dropPath: v.optional(probability),
@@ -522,10 +524,7 @@ export const ExperimentSchema = v.strictObject({
 // agree again. The schemas stay the single source of truth.
 // ---------------------------------------------------------------------------
 
-/** A scan order name (the same strings as `ScanName` of `model/types.ts`). */
-export type ScanOrder = typeof SCAN_NAMES[number];
-/** A metric name. */
-export type MetricName = typeof METRIC_NAMES[number];
+export type { MetricName, ScanName };
 
 /** Overrides of the selective-scan mixer. */
 export interface MixerOverrides {
@@ -538,7 +537,7 @@ export interface MixerOverrides {
   /** add dt_proj's bias twice, as the reference does. */
   dtBiasTwice?: boolean;
   /** dt initialisation: the reference's or Mamba's. */
-  dtInit?: "reference" | "mamba";
+  dtInit?: MixerConfig["dtInit"];
 }
 
 /**
@@ -547,7 +546,12 @@ export interface MixerOverrides {
  * `numClasses` default to the dataset's.
  */
 export interface ModelSpec {
-  /** `merba` (default) or `mambavision-b`. */
+  /**
+   * a named size of the model registry (default `merba`, the paper's
+   * MERba): `merba-b`, `mambavision-b`, `merba-small`, `merba-laptop`,
+   * `merba-smoke`, their `mambavision-*` counterparts, or the aliases
+   * `merba`, `mambavision`.
+   */
   base?: typeof MODEL_BASES[number];
   /** input height and width. */
   inputSize?: number | [number, number];
@@ -570,13 +574,13 @@ export interface ModelSpec {
   /** MLP hidden ratio. */
   mlpRatio?: number;
   /** MERba: scan orders summed by the local extractor (a list replaces, never merges). */
-  scans?: ScanOrder[];
+  scans?: ScanName[];
   /** MERba: extractor inside windows or over the whole map. */
-  extractor?: "local" | "global";
+  extractor?: ModelConfig["extractor"];
   /** MERba: attention over the whole map or inside windows. */
-  attention?: "local" | "global";
+  attention?: ModelConfig["attention"];
   /** one linear head, or the dual-granularity module (DGCM). */
-  head?: "linear" | "dgcm";
+  head?: ModelConfig["head"];
   /** classes of the linear head. */
   numClasses?: number;
   /** dropout before the head. */
@@ -1006,3 +1010,17 @@ agree<Same<ReportSpec, v.InferOutput<typeof ReportSpecSchema>>>(true);
 agree<Same<DatasetSpec, v.InferOutput<typeof DatasetSchema>>>(true);
 agree<Same<LauncherSpec, v.InferOutput<typeof LauncherSpecSchema>>>(true);
 agree<Same<LauncherSpec, v.InferInput<typeof LauncherSpecSchema>>>(true);
+
+// The model section is a partial ModelConfig whose `family` comes from its
+// `base`: the same fields with the same value types (the mixer's: a
+// partial MixerConfig). A field added to ModelConfig (model/types.ts)
+// fails to compile here until the schema has it too.
+type SpecModelFields = Exclude<keyof ModelSpec, "base">;
+agree<Same<SpecModelFields, Exclude<keyof ModelConfig, "family">>>(true);
+agree<
+  Same<
+    Required<Omit<ModelSpec, "base" | "mixer">>,
+    Omit<ModelConfig, "family" | "mixer">
+  >
+>(true);
+agree<Same<Required<MixerOverrides>, Required<MixerConfig>>>(true);

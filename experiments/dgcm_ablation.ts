@@ -8,22 +8,14 @@
  * @module
  */
 import { experiment } from "../dsl/spec.ts";
-import {
-  LAPTOP_DFME,
-  LAPTOP_MODEL,
-  LAPTOP_SEEDS,
-  LAPTOP_TRAIN,
-  LAPTOP_VALIDATION,
-  scalePresets,
-} from "./scales.ts";
+import { dfmeStudy } from "./scales.ts";
 
 export default experiment({
   name: "dgcm-ablation",
   description:
     "With and without the Dual-Granularity Classification Module (paper Sec. IV-D3), DFME Test A/B",
-  dataset: LAPTOP_DFME,
+  ...dfmeStudy(),
   protocol: { kind: "fixedSplit", train: "train", tests: ["testA", "testB"] },
-  model: LAPTOP_MODEL,
   variants: {
     "without DGCM": {
       description: "single linear head over the 7 emotions (MERba-base)",
@@ -39,14 +31,6 @@ export default experiment({
       train: { alpha: { kind: "constant", start: 1, end: 1 } },
     },
   },
-  validation: LAPTOP_VALIDATION,
-  train: LAPTOP_TRAIN,
-  seeds: LAPTOP_SEEDS,
-  presets: scalePresets({
-    dataset: "dfme",
-    epochs: 200,
-    smokeData: { subjects: 24, testSubjects: 7 },
-  }),
   report: {
     metrics: ["uf1", "uar", "acc"],
     groups: ["testA", "testB"],

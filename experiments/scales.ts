@@ -1,30 +1,47 @@
 /**
  * The scales every paper experiment is declared at, shared by the specs in
  * this folder so that "smoke", "small" and "paper" mean the same thing in
- * each table.
+ * each table. The models are named sizes of the model registry
+ * (`model/sizes.ts`), one MERba and one MambaVision-B per scale
+ * ({@link SCALES}):
  *
  * - the spec itself (no `--preset`): the built-in synthetic benchmark at
- *   64×64 with a narrow MERba — a laptop-sized run of the whole table;
- * - `smoke`: a tiny model for two epochs on the default synthetic set — CI
- *   runs it twice and requires identical tables;
- * - `small`: 128×128 input, half the paper's widths, shallower stages — for
- *   a first pass on a real corpus on a workstation CPU;
- * - `paper`: the paper's scale (224×224, MambaVision-B widths and depths,
- *   window 7, batch 128, the paper's epochs) on the real corpus; needs
- *   `--data NAME=ROOT` and, realistically, a GPU.
+ *   64×64 with `merba-laptop` — a laptop-sized run of the whole table;
+ * - `smoke`: `merba-smoke` for two epochs on the default synthetic set —
+ *   CI runs it twice and requires identical tables;
+ * - `small`: `merba-small` (128×128, half the paper's widths, shallower
+ *   stages) — a first pass on a real corpus on a workstation CPU;
+ * - `paper`: `merba-b`, the paper's scale (224×224, MambaVision-B widths
+ *   and depths, window 7, batch 128, the paper's epochs) on the real
+ *   corpus; needs `--data NAME=ROOT` and, realistically, a GPU.
  *
- * The stage geometry is kept the same at every scale: the LGFI stages see
- * 4×4, 2×2 and 1×1 windows of the map (16, 4 and 1 windows), as at 224×224
- * with window 7 (28×28, 14×14, 7×7 maps).
+ * A table composes its presets from {@link scalePreset} (one scale) or
+ * {@link scalePresets} (all three) for its {@link Corpus}; the DFME tables
+ * share one laptop study ({@link dfmeStudy}).
  *
  * @module
  */
 import type { ExperimentInput } from "../dsl/schema.ts";
+import type { ModelName } from "../model/sizes.ts";
 
 /** A model section of a spec. */
 export type ModelSpecInput = NonNullable<ExperimentInput["model"]>;
 /** A preset of a spec. */
 export type PresetInput = NonNullable<ExperimentInput["presets"]>[string];
+
+/** The registry's MERba and MambaVision-B of every scale. */
+export const SCALES = {
+  laptop: { merba: "merba-laptop", mambavision: "mambavision-laptop" },
+  smoke: { merba: "merba-smoke", mambavision: "mambavision-smoke" },
+  small: { merba: "merba-small", mambavision: "mambavision-small" },
+  paper: { merba: "merba-b", mambavision: "mambavision-b" },
+} as const satisfies Record<
+  string,
+  { merba: ModelName; mambavision: ModelName }
+>;
+
+/** A scale with a preset. */
+export type PresetScale = "smoke" | "small" | "paper";
 
 /**
  * The default (laptop) synthetic DFME-like set: 94 subjects, 752 clips —
@@ -58,16 +75,12 @@ const DEFAULT_VALIDATION = { kind: "subjects" as const, fraction: 0.1 };
  */
 export const LAPTOP_SEEDS = [0, 1, 2];
 
-/** The default (laptop) model: 64×64 input, window 2, narrow stages. */
-export const LAPTOP_MODEL: ModelSpecInput = {
-  base: "merba",
-  stemDim: 16,
-  dims: [32, 64, 128, 256],
-  depths: [1, 1, 2, 1],
-  attentionDepths: [0, 1, 1, 1],
-  heads: [1, 2, 4, 8],
-  windowSize: 2,
-  dropPath: 0.1,
+/** The default (laptop) model: `merba-laptop` (64×64 input, window 2, narrow stages). */
+export const LAPTOP_MODEL: ModelSpecInput = { base: SCALES.laptop.merba };
+
+/** MambaVision-B at laptop scale: `mambavision-laptop` (the reference's two conv stages). */
+export const LAPTOP_MAMBAVISION: ModelSpecInput = {
+  base: SCALES.laptop.mambavision,
 };
 
 /**
@@ -88,113 +101,59 @@ export const LAPTOP_TRAIN = {
   earlyStopping: { monitor: "uf1" as const, patience: 10 },
 };
 
-/** MambaVision-B at laptop scale: the reference's two conv stages. */
-export const LAPTOP_MAMBAVISION: ModelSpecInput = {
-  base: "mambavision-b",
-  convStages: 2,
-  attentionDepths: [0, 0, 0, 0],
-  head: "linear",
-};
-
-const SMOKE_MODEL: ModelSpecInput = {
-  stemDim: 8,
-  dims: [8, 16, 32, 64],
-  depths: [1, 1, 1, 1],
-  attentionDepths: [0, 1, 1, 1],
-  heads: [1, 1, 2, 4],
-  windowSize: 2,
-  dropPath: 0,
-};
-
-const SMOKE_TRAIN = {
-  epochs: 2,
-  batchSize: 16,
-  evalBatchSize: 64,
-  schedule: { warmupEpochs: 1, cooldownEpochs: 0 },
-  earlyStopping: null,
-};
-
-const SMALL_MODEL: ModelSpecInput = {
-  stemDim: 32,
-  dims: [64, 128, 256, 512],
-  depths: [2, 1, 4, 2],
-  attentionDepths: [0, 2, 2, 2],
-  heads: [2, 4, 8, 16],
-  windowSize: 4,
-  dropPath: 0.2,
-};
-
-/** The paper's MERba (merbaBase() of the model library, Table I's sizes being lost). */
-const PAPER_MODEL: ModelSpecInput = {
-  stemDim: 64,
-  dims: [128, 256, 512, 1024],
-  depths: [3, 1, 8, 3],
-  attentionDepths: [0, 2, 2, 2],
-  heads: [2, 4, 8, 16],
-  windowSize: 7,
-  dropPath: 0.3,
-};
-
-/** MambaVision-B exactly as the reference declares it. */
-const PAPER_MAMBAVISION: ModelSpecInput = {
-  depths: [3, 3, 10, 5],
-  windowSize: [8, 8, 14, 7],
-  convStages: 2,
-};
-
 /** Which real corpus the `paper`/`small` presets read, and the paper's epochs. */
-export interface CorpusScale {
+export interface Corpus {
   /** dataset name of the real corpus (`dfme`, `megc2019`). */
   dataset: string;
   /** the paper's epochs (200 for DFME, 70 per LOSO fold). */
   epochs: number;
   /** smoke-size options of the synthetic set. */
   smokeData: Record<string, unknown>;
-  /** names of the variants that are MambaVision-B (they get its own sizes). */
+}
+
+/** DFME-public (fixed split, 200 epochs); smoke: 24 subjects, 7 of them tested. */
+export const DFME: Corpus = {
+  dataset: "dfme",
+  epochs: 200,
+  smokeData: { subjects: 24, testSubjects: 7 },
+};
+
+/** The MEGC 2019 3DB composite (LOSO, 70 epochs per fold); smoke: 9 subjects of 6 clips. */
+export const MEGC2019: Corpus = {
+  dataset: "megc2019",
+  epochs: 70,
+  smokeData: { subjects: 9, samplesPerSubject: 6 },
+};
+
+/** Options of the scale presets. */
+export interface ScaleOptions {
+  /** names of the variants that are MambaVision-B (they get its size at each scale). */
   mambaVisionVariants?: string[];
 }
 
-/** The `smoke`, `small` and `paper` presets of a paper experiment. */
-export function scalePresets(scale: CorpusScale): Record<string, PresetInput> {
-  const mv = scale.mambaVisionVariants ?? [];
-  const perVariant = (model: ModelSpecInput) =>
-    Object.fromEntries(mv.map((name) => [name, { model }]));
-  return {
-    smoke: {
-      description:
-        "tiny model, 2 epochs, default synthetic set: a reproducibility check, not a result",
-      dataset: { imageSize: 64, options: scale.smokeData },
-      model: SMOKE_MODEL,
-      variants: perVariant({ convStages: 2 }),
-      train: SMOKE_TRAIN,
-      validation: DEFAULT_VALIDATION,
-      seeds: [0],
-    },
-    small: {
-      description:
-        "128×128, half the paper's widths: a first pass on a real corpus on a workstation CPU",
-      dataset: { name: scale.dataset, imageSize: 128, options: null },
-      validation: DEFAULT_VALIDATION,
-      model: SMALL_MODEL,
-      variants: perVariant({ convStages: 2 }),
-      train: {
-        epochs: Math.min(scale.epochs, 60),
+/** The training recipe of each preset scale (`corpus` gives the paper's epochs). */
+function scaleTrain(scale: PresetScale, corpus: Corpus): PresetInput["train"] {
+  switch (scale) {
+    case "smoke":
+      return {
+        epochs: 2,
+        batchSize: 16,
+        evalBatchSize: 64,
+        schedule: { warmupEpochs: 1, cooldownEpochs: 0 },
+        earlyStopping: null,
+      };
+    case "small":
+      return {
+        epochs: Math.min(corpus.epochs, 60),
         batchSize: 32,
         // the wasm heap (4 GiB) holds 8 samples of this model's activations
         microBatchSize: 8,
         optimizer: { lr: 5e-4 },
         schedule: { warmupEpochs: 3, cooldownEpochs: 5 },
-      },
-    },
-    paper: {
-      description:
-        "the paper's scale and recipe on the real corpus (pass --data); GPU advised",
-      dataset: { name: scale.dataset, imageSize: 224, options: null },
-      validation: DEFAULT_VALIDATION,
-      model: PAPER_MODEL,
-      variants: perVariant(PAPER_MAMBAVISION),
-      train: {
-        epochs: scale.epochs,
+      };
+    case "paper":
+      return {
+        epochs: corpus.epochs,
         batchSize: 128,
         // What fits the CPU backend's 4 GiB wasm heap at 224×224 (111M
         // parameters): gradients accumulated over micro-batches of 2, token
@@ -206,7 +165,87 @@ export function scalePresets(scale: CorpusScale): Record<string, PresetInput> {
         optimizer: { lr: 1e-4 },
         schedule: { warmupEpochs: 5, cooldownEpochs: 10 },
         earlyStopping: { monitor: "uf1", patience: 20 },
-      },
-    },
+      };
+  }
+}
+
+const DESCRIPTIONS: Record<PresetScale, string> = {
+  smoke:
+    "tiny model, 2 epochs, default synthetic set: a reproducibility check, not a result",
+  small:
+    "128×128, half the paper's widths: a first pass on a real corpus on a workstation CPU",
+  paper:
+    "the paper's scale and recipe on the real corpus (pass --data); GPU advised",
+};
+
+/**
+ * The preset of one scale: its models (MERba for the spec, MambaVision-B
+ * for `options.mambaVisionVariants`), its data (the synthetic set at smoke
+ * size, else `corpus`), early-stopping data and recipe.
+ */
+export function scalePreset(
+  scale: PresetScale,
+  corpus: Corpus,
+  options: ScaleOptions = {},
+): PresetInput {
+  const sizes = SCALES[scale];
+  const variants = Object.fromEntries(
+    (options.mambaVisionVariants ?? []).map((name) => [
+      name,
+      { model: { base: sizes.mambavision } },
+    ]),
+  );
+  const dataset = scale === "smoke"
+    ? { imageSize: 64, options: corpus.smokeData }
+    : {
+      name: corpus.dataset,
+      imageSize: scale === "small" ? 128 : 224,
+      options: null,
+    };
+  const preset: PresetInput = {
+    description: DESCRIPTIONS[scale],
+    dataset,
+    validation: DEFAULT_VALIDATION,
+    model: { base: sizes.merba },
+    variants,
+    train: scaleTrain(scale, corpus),
+  };
+  if (scale === "smoke") preset.seeds = [0];
+  return preset;
+}
+
+/** The `smoke`, `small` and `paper` presets of a paper experiment on `corpus`. */
+export function scalePresets(
+  corpus: Corpus,
+  options: ScaleOptions = {},
+): Record<PresetScale, PresetInput> {
+  return {
+    smoke: scalePreset("smoke", corpus, options),
+    small: scalePreset("small", corpus, options),
+    paper: scalePreset("paper", corpus, options),
+  };
+}
+
+/** The parts of a spec a laptop DFME study declares. */
+export type Study = Required<
+  Pick<
+    ExperimentInput,
+    "dataset" | "model" | "validation" | "train" | "seeds" | "presets"
+  >
+>;
+
+/**
+ * The laptop DFME study the DFME tables share: the laptop synthetic set,
+ * `merba-laptop`, a fifth of the training subjects for early stopping, the
+ * laptop recipe, three seeds, and the scale presets on DFME.
+ */
+export function dfmeStudy(options: ScaleOptions = {}): Study {
+  return {
+    dataset: LAPTOP_DFME,
+    model: LAPTOP_MODEL,
+    validation: LAPTOP_VALIDATION,
+    train: LAPTOP_TRAIN,
+    seeds: LAPTOP_SEEDS,
+    presets: scalePresets(DFME, options),
   };
 }

@@ -7,23 +7,14 @@
  * @module
  */
 import { experiment } from "../dsl/spec.ts";
-import {
-  LAPTOP_DFME,
-  LAPTOP_MAMBAVISION,
-  LAPTOP_MODEL,
-  LAPTOP_SEEDS,
-  LAPTOP_TRAIN,
-  LAPTOP_VALIDATION,
-  scalePresets,
-} from "./scales.ts";
+import { dfmeStudy, LAPTOP_MAMBAVISION } from "./scales.ts";
 
 export default experiment({
   name: "table4",
   description:
     "DFME-public fixed split: MambaVision-B vs MERba-base vs MERba-DGCM (paper Table IV)",
-  dataset: LAPTOP_DFME,
+  ...dfmeStudy({ mambaVisionVariants: ["MambaVision-B"] }),
   protocol: { kind: "fixedSplit", train: "train", tests: ["testA", "testB"] },
-  model: LAPTOP_MODEL,
   variants: {
     "MambaVision-B": {
       description: "the baseline, same recipe as MERba-base",
@@ -38,15 +29,6 @@ export default experiment({
       model: { head: "dgcm" },
     },
   },
-  validation: LAPTOP_VALIDATION,
-  train: LAPTOP_TRAIN,
-  seeds: LAPTOP_SEEDS,
-  presets: scalePresets({
-    dataset: "dfme",
-    epochs: 200,
-    smokeData: { subjects: 24, testSubjects: 7 },
-    mambaVisionVariants: ["MambaVision-B"],
-  }),
   report: {
     metrics: ["uf1", "uar", "acc"],
     groups: ["testA", "testB"],

@@ -17,7 +17,8 @@ import {
   LAPTOP_MAMBAVISION,
   LAPTOP_MODEL,
   LAPTOP_TRAIN,
-  scalePresets,
+  MEGC2019,
+  scalePreset,
 } from "./scales.ts";
 
 type Numbers = { uf1: number; uar: number };
@@ -57,19 +58,14 @@ const SOURCE_GROUPS: Record<string, string> = {
   samm: "synthetic-samm",
 };
 
-const presets = scalePresets({
-  dataset: "megc2019",
-  epochs: 70,
-  smokeData: { subjects: 9, samplesPerSubject: 6 },
-  mambaVisionVariants: ["MambaVision-B"],
-});
+const scale = { mambaVisionVariants: ["MambaVision-B"] };
 // On the real composite the columns are the real source names.
-for (const name of ["small", "paper"]) {
-  presets[name] = {
-    ...presets[name],
-    report: { groups: Object.keys(SOURCE_GROUPS) },
-  };
-}
+const real = { report: { groups: Object.keys(SOURCE_GROUPS) } };
+const presets = {
+  smoke: scalePreset("smoke", MEGC2019, scale),
+  small: { ...scalePreset("small", MEGC2019, scale), ...real },
+  paper: { ...scalePreset("paper", MEGC2019, scale), ...real },
+};
 
 const n = (uf1: number, uar: number): Numbers => ({ uf1, uar });
 

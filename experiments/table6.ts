@@ -9,34 +9,19 @@
  * @module
  */
 import { experiment } from "../dsl/spec.ts";
-import {
-  LAPTOP_DFME,
-  LAPTOP_MODEL,
-  LAPTOP_SEEDS,
-  LAPTOP_TRAIN,
-  LAPTOP_VALIDATION,
-  scalePresets,
-} from "./scales.ts";
+import { dfmeStudy, LAPTOP_MODEL } from "./scales.ts";
 
 export default experiment({
   name: "table6",
   description:
     "LGFI ablation: extractor local|global × self-attention local|global (paper Table VI, DFME Test B)",
-  dataset: LAPTOP_DFME,
+  ...dfmeStudy(),
   protocol: { kind: "fixedSplit", train: "train", tests: ["testB"] },
   model: { ...LAPTOP_MODEL, head: "dgcm" },
   grid: {
     "model.extractor": ["local", "global"],
     "model.attention": ["local", "global"],
   },
-  validation: LAPTOP_VALIDATION,
-  train: LAPTOP_TRAIN,
-  seeds: LAPTOP_SEEDS,
-  presets: scalePresets({
-    dataset: "dfme",
-    epochs: 200,
-    smokeData: { subjects: 24, testSubjects: 7 },
-  }),
   report: {
     metrics: ["uf1", "uar", "acc"],
     groups: ["testB"],

@@ -18,20 +18,13 @@
  * @module
  */
 import { experiment } from "../dsl/spec.ts";
-import {
-  LAPTOP_DFME,
-  LAPTOP_MODEL,
-  LAPTOP_SEEDS,
-  LAPTOP_TRAIN,
-  LAPTOP_VALIDATION,
-  scalePresets,
-} from "./scales.ts";
+import { dfmeStudy, LAPTOP_MODEL } from "./scales.ts";
 
 export default experiment({
   name: "table7",
   description:
     "Scan-direction ablation of the MERba local extractor (paper Table VII, DFME Test B)",
-  dataset: LAPTOP_DFME,
+  ...dfmeStudy(),
   protocol: { kind: "fixedSplit", train: "train", tests: ["testB"] },
   model: { ...LAPTOP_MODEL, head: "dgcm" },
   variants: {
@@ -61,14 +54,6 @@ export default experiment({
       model: { scans: ["h", "v", "hz", "vz"] },
     },
   },
-  validation: LAPTOP_VALIDATION,
-  train: LAPTOP_TRAIN,
-  seeds: LAPTOP_SEEDS,
-  presets: scalePresets({
-    dataset: "dfme",
-    epochs: 200,
-    smokeData: { subjects: 24, testSubjects: 7 },
-  }),
   report: {
     metrics: ["uf1", "uar", "acc"],
     groups: ["testB"],

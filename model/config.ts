@@ -6,7 +6,15 @@
  * @module
  */
 import { isScanName, SCAN_NAMES } from "./scan_order.ts";
-import type { ModelConfig } from "./types.ts";
+import {
+  DT_INITS,
+  EXTENTS,
+  HEAD_KINDS,
+  type MixerConfig,
+  MODEL_FAMILIES,
+  type ModelConfig,
+  type ModelOverrides,
+} from "./types.ts";
 
 /** A configuration is invalid; the message names the field path and value. */
 export class ModelConfigError extends Error {
@@ -20,16 +28,49 @@ export class ModelConfigError extends Error {
   }
 }
 
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function mergeRecords(
+  base: Record<string, unknown>,
+  over: Record<string, unknown>,
+): Record<string, unknown> {
+  const out = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    out[k] = isPlainObject(v) && isPlainObject(base[k])
+      ? mergeRecords(base[k] as Record<string, unknown>, v)
+      : structuredClone(v);
+  }
+  return out;
+}
+
+/**
+ * `config` with `overrides` merged in: objects (the mixer) key by key,
+ * everything else — lists included — replaced; an `undefined` value leaves
+ * the field as it is. Neither argument is changed, nor shared: the result
+ * holds copies of the overrides' lists.
+ */
+export function mergeModelConfig(
+  config: ModelConfig,
+  overrides: ModelOverrides = {},
+): ModelConfig {
+  return mergeRecords(
+    config as unknown as Record<string, unknown>,
+    overrides as Record<string, unknown>,
+  ) as unknown as ModelConfig;
+}
+
 /**
  * MambaVision-B (NVlabs `mamba_vision_B`) with 2 input channels (u, v flow):
  * dims 128/256/512/1024, depths [3, 3, 10, 5], heads [2, 4, 8, 16], windows
  * [8, 8, 14, 7], MLP ratio 4, layer scale 1e-5, drop path 0.3, stem 64,
- * 224×224, linear head over 7 classes.
+ * 224×224, linear head over 7 classes. `overrides` are merged in deeply
+ * ({@link mergeModelConfig}).
  */
-export function mambaVisionB(
-  overrides: Partial<ModelConfig> = {},
-): ModelConfig {
-  return {
+export function mambaVisionB(overrides: ModelOverrides = {}): ModelConfig {
+  return mergeModelConfig({
     family: "mambavision",
     inputSize: 224,
     inChannels: 2,
@@ -50,8 +91,7 @@ export function mambaVisionB(
     dropPath: 0.3,
     layerScale: 1e-5,
     mixer: { dState: 8, dConv: 3, expand: 1, dtBiasTwice: true },
-    ...overrides,
-  };
+  }, overrides);
 }
 
 /**
@@ -63,10 +103,11 @@ export function mambaVisionB(
  * Widths 128/256/512/1024, heads [2, 4, 8, 16], window 7 in every LGFI
  * stage (at 224×224 the maps are 28, 14, 7: stage 4 is one window), scans
  * h, v, hz, vz, DGCM head, dropout 0.1 before the head, drop path 0.3,
- * layer scale 1e-5.
+ * layer scale 1e-5. `overrides` are merged in deeply
+ * ({@link mergeModelConfig}).
  */
-export function merbaBase(overrides: Partial<ModelConfig> = {}): ModelConfig {
-  return {
+export function merbaBase(overrides: ModelOverrides = {}): ModelConfig {
+  return mergeModelConfig({
     family: "merba",
     inputSize: 224,
     inChannels: 2,
@@ -87,8 +128,7 @@ export function merbaBase(overrides: Partial<ModelConfig> = {}): ModelConfig {
     dropPath: 0.3,
     layerScale: 1e-5,
     mixer: { dState: 8, dConv: 3, expand: 1, dtBiasTwice: true },
-    ...overrides,
-  };
+  }, overrides);
 }
 
 /** Output size of a 3×3, stride-2, padding-1 convolution. */
@@ -157,28 +197,43 @@ export function transformerBlocks(depth: number): Set<number> {
   return s;
 }
 
-const KNOWN_FIELDS = new Set([
-  "family",
-  "inputSize",
-  "inChannels",
-  "stemDim",
-  "dims",
-  "depths",
-  "attentionDepths",
-  "heads",
-  "windowSize",
-  "convStages",
-  "mlpRatio",
-  "scans",
-  "extractor",
-  "attention",
-  "head",
-  "numClasses",
-  "dropout",
-  "dropPath",
-  "layerScale",
-  "mixer",
-]);
+/**
+ * Every field of a {@link ModelConfig}, in declaration order: the type makes
+ * the compiler check that the list is exactly the interface's fields.
+ */
+const CONFIG_FIELDS: Record<keyof ModelConfig, true> = {
+  family: true,
+  inputSize: true,
+  inChannels: true,
+  stemDim: true,
+  dims: true,
+  depths: true,
+  attentionDepths: true,
+  heads: true,
+  windowSize: true,
+  convStages: true,
+  mlpRatio: true,
+  scans: true,
+  extractor: true,
+  attention: true,
+  head: true,
+  numClasses: true,
+  dropout: true,
+  dropPath: true,
+  layerScale: true,
+  mixer: true,
+};
+const KNOWN_FIELDS = new Set(Object.keys(CONFIG_FIELDS));
+
+/** Every field of a {@link MixerConfig} (checked complete by the type). */
+const MIXER_FIELDS: Record<keyof MixerConfig, true> = {
+  dState: true,
+  dConv: true,
+  expand: true,
+  dtBiasTwice: true,
+  dtInit: true,
+};
+const KNOWN_MIXER_FIELDS = Object.keys(MIXER_FIELDS);
 
 function fmt(v: unknown): string {
   return typeof v === "string"
@@ -196,8 +251,12 @@ function posInt(field: string, v: unknown, min = 1): number {
   return v;
 }
 
-function oneOf<T extends string>(field: string, v: unknown, options: T[]): T {
-  if (typeof v !== "string" || !(options as string[]).includes(v)) {
+function oneOf<T extends string>(
+  field: string,
+  v: unknown,
+  options: readonly T[],
+): T {
+  if (typeof v !== "string" || !(options as readonly string[]).includes(v)) {
     throw new ModelConfigError(
       field,
       `expected one of ${options.map((o) => `"${o}"`).join(", ")}, got ${
@@ -256,7 +315,7 @@ export function validateModelConfig(config: ModelConfig): void {
   for (const k of KNOWN_FIELDS) {
     if (!(k in config)) throw new ModelConfigError(k, "missing field");
   }
-  oneOf("family", config.family, ["merba", "mambavision"]);
+  oneOf("family", config.family, MODEL_FAMILIES);
   if (typeof config.inputSize === "number") {
     posInt("inputSize", config.inputSize);
   } else if (Array.isArray(config.inputSize) && config.inputSize.length === 2) {
@@ -319,9 +378,9 @@ export function validateModelConfig(config: ModelConfig): void {
     }
     seen.add(s);
   });
-  oneOf("extractor", config.extractor, ["local", "global"]);
-  oneOf("attention", config.attention, ["local", "global"]);
-  oneOf("head", config.head, ["linear", "dgcm"]);
+  oneOf("extractor", config.extractor, EXTENTS);
+  oneOf("attention", config.attention, EXTENTS);
+  oneOf("head", config.head, HEAD_KINDS);
   posInt("numClasses", config.numClasses);
   rate("dropout", config.dropout);
   rate("dropPath", config.dropPath);
@@ -339,7 +398,7 @@ export function validateModelConfig(config: ModelConfig): void {
     throw new ModelConfigError("mixer", `expected an object, got ${fmt(m)}`);
   }
   for (const k of Object.keys(m)) {
-    if (!["dState", "dConv", "expand", "dtBiasTwice", "dtInit"].includes(k)) {
+    if (!KNOWN_MIXER_FIELDS.includes(k)) {
       throw new ModelConfigError(`mixer.${k}`, "unknown field");
     }
   }
@@ -353,7 +412,7 @@ export function validateModelConfig(config: ModelConfig): void {
     );
   }
   if (m.dtInit !== undefined) {
-    oneOf("mixer.dtInit", m.dtInit, ["reference", "mamba"]);
+    oneOf("mixer.dtInit", m.dtInit, DT_INITS);
   }
 
   const geo = stageGeometry(config);

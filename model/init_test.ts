@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { registerKernels } from "./backend/register.ts";
-import { initValues, Rng, streamSeed } from "./init.ts";
+import { StreamRng, streamSeed } from "../rng/mod.ts";
+import { initValues } from "./init.ts";
 import { buildModel } from "./model.ts";
 import { merbaBase } from "./config.ts";
 import {
@@ -14,8 +15,8 @@ import {
 await tf.setBackend("cpu");
 registerKernels();
 
-Deno.test("Rng: same seed → same stream, different seeds differ, uniform in [0,1) with mean ≈ 0.5", () => {
-  const a = new Rng(42), b = new Rng(42), c = new Rng(43);
+Deno.test("StreamRng: same seed → same stream, different seeds differ, uniform in [0,1) with mean ≈ 0.5", () => {
+  const a = new StreamRng(42), b = new StreamRng(42), c = new StreamRng(43);
   const xs = Array.from({ length: 1000 }, () => a.next());
   assert.deepEqual(xs, Array.from({ length: 1000 }, () => b.next()));
   assert.notDeepEqual(
@@ -30,7 +31,7 @@ Deno.test("Rng: same seed → same stream, different seeds differ, uniform in [0
 });
 
 Deno.test("initValues: normal moments, truncation bounds, kaiming bound, A_log rows, Mamba dt bias range", () => {
-  const r = new Rng(7);
+  const r = new StreamRng(7);
   const n = initValues(
     { kind: "truncNormal", std: 1, a: -2, b: 2 },
     [20000],

@@ -25,19 +25,34 @@ export type {
   MixerConfig,
   ModelConfig,
   ModelOutput,
+  ModelOverrides,
   ScanName,
 } from "./types.ts";
+export { DT_INITS, EXTENTS, HEAD_KINDS, MODEL_FAMILIES } from "./types.ts";
 export {
   halve,
   inputHW,
   mambaVisionB,
   merbaBase,
+  mergeModelConfig,
   ModelConfigError,
   type StageGeometry,
   stageGeometry,
   transformerBlocks,
   validateModelConfig,
 } from "./config.ts";
+export {
+  createModel,
+  listModels,
+  MODEL_ALIASES,
+  MODEL_NAMES,
+  MODEL_SIZES,
+  modelConfig,
+  type ModelName,
+  type ModelSize,
+  modelSize,
+  UnknownModelError,
+} from "./registry.ts";
 export {
   buildModel,
   countParams,
@@ -73,7 +88,8 @@ export {
   type ParamSpec,
   ParamStore,
 } from "./params.ts";
-export { hashString, type InitSpec, Rng, streamSeed } from "./init.ts";
+export type { InitSpec } from "./init.ts";
+export { hashString, streamSeed } from "../rng/mod.ts";
 export { type ScanInputs, selectiveScan } from "./selective_scan.ts";
 export { permute } from "./ops.ts";
 export type {

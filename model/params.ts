@@ -14,7 +14,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Variable } from "./tensor_types.ts";
-import { type InitSpec, initValues, Rng, streamSeed } from "./init.ts";
+import { StreamRng, streamSeed } from "../rng/mod.ts";
+import { type InitSpec, initValues } from "./init.ts";
 
 /** How a parameter is laid out internally relative to PyTorch. */
 export type Layout = "linear" | "conv2d" | "dwconv1d" | "plain";
@@ -187,7 +188,7 @@ export class ParamStore {
   /** Creates the variables, initialised from `seed` (one stream per name). */
   materialize(seed: number): void {
     for (const s of this.specs) {
-      const rng = new Rng(streamSeed(seed, s.name));
+      const rng = new StreamRng(streamSeed(seed, s.name));
       const torchValues = initValues(s.init, s.torchShape, rng);
       const shape = internalShape(s);
       const v = tf.tidy(() =>

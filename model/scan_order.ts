@@ -9,10 +9,33 @@ import type { BaseScan, ScanName } from "./types.ts";
 /** The base scan orders. */
 export const BASE_SCANS: readonly BaseScan[] = ["h", "v", "hz", "vz"];
 
-/** Every valid scan name (base orders with `-r`, `-m`, `-rm` variants). */
-export const SCAN_NAMES: readonly ScanName[] = BASE_SCANS.flatMap((b) =>
-  (["", "-r", "-m", "-rm"] as const).map((s) => `${b}${s}` as ScanName)
-);
+/**
+ * Every valid scan name: the base orders, then their reversed (`-r`),
+ * mirrored (`-m`) and reversed-mirrored (`-rm`) counterparts. The one list
+ * of scan names; the spec schema (`dsl/schema.ts`) derives from it.
+ */
+export const SCAN_NAMES = [
+  "h",
+  "v",
+  "hz",
+  "vz",
+  "h-r",
+  "v-r",
+  "hz-r",
+  "vz-r",
+  "h-m",
+  "v-m",
+  "hz-m",
+  "vz-m",
+  "h-rm",
+  "v-rm",
+  "hz-rm",
+  "vz-rm",
+] as const satisfies readonly ScanName[];
+
+// every ScanName is listed (the `satisfies` above: every entry is one)
+type Missing = Exclude<ScanName, typeof SCAN_NAMES[number]>;
+const _complete: [Missing] extends [never] ? true : Missing = true;
 
 /** Whether `name` is a valid {@link ScanName}. */
 export function isScanName(name: unknown): name is ScanName {

@@ -28,6 +28,15 @@ export type BaseScan =
  */
 export type ScanName = `${BaseScan}${"" | "-r" | "-m" | "-rm"}`;
 
+/** The model families: MERba and its MambaVision baseline. */
+export const MODEL_FAMILIES = ["merba", "mambavision"] as const;
+/** Where a MERba extractor or attention works: inside windows or over the whole map. */
+export const EXTENTS = ["local", "global"] as const;
+/** The classification heads: one linear head, or the dual-granularity module. */
+export const HEAD_KINDS = ["linear", "dgcm"] as const;
+/** The initialisations of the mixer's `dt_proj` (see {@link MixerConfig.dtInit}). */
+export const DT_INITS = ["reference", "mamba"] as const;
+
 /** Settings of the MambaVision mixer (selective-scan token mixer). */
 export interface MixerConfig {
   /** SSM state size N (reference: 8). */
@@ -47,13 +56,13 @@ export interface MixerConfig {
    * init: weight trunc_normal(0.02), bias 0); `mamba` keeps Mamba's
    * (weight U(±dt_rank^-0.5), bias inverse-softplus of dt ∈ [0.001, 0.1]).
    */
-  dtInit?: "reference" | "mamba";
+  dtInit?: typeof DT_INITS[number];
 }
 
 /** A plain, JSON-serialisable model configuration. */
 export interface ModelConfig {
   /** `merba`: FFE + LGFI stages; `mambavision`: the MambaVision baseline. */
-  family: "merba" | "mambavision";
+  family: typeof MODEL_FAMILIES[number];
   /** input height and width (square when a number). */
   inputSize: number | [number, number];
   /** input channels (MERba: 2 for u,v flow; 3 with optical strain). */
@@ -81,11 +90,11 @@ export interface ModelConfig {
   /** MERba: scan orders summed by the local extractor. */
   scans: ScanName[];
   /** MERba: extractor inside windows (`local`) or over the whole map (`global`). */
-  extractor: "local" | "global";
+  extractor: typeof EXTENTS[number];
   /** MERba: self-attention over the whole map (`global`) or inside windows (`local`). */
-  attention: "local" | "global";
+  attention: typeof EXTENTS[number];
   /** classification head: one linear head, or the dual-granularity module. */
-  head: "linear" | "dgcm";
+  head: typeof HEAD_KINDS[number];
   /** classes of the linear head (DGCM: always 4 coarse + 4 fine). */
   numClasses: number;
   /** dropout before the head. */
@@ -97,6 +106,15 @@ export interface ModelConfig {
   /** mixer settings. */
   mixer: MixerConfig;
 }
+
+/**
+ * Overrides of a {@link ModelConfig}: any fields, the mixer's too, merged
+ * deeply (`mixer: { dState: 16 }` changes only the state size; a list
+ * replaces the list it overrides as a whole).
+ */
+export type ModelOverrides =
+  & Partial<Omit<ModelConfig, "mixer">>
+  & { mixer?: Partial<MixerConfig> };
 
 /** Options of one forward pass. */
 export interface ForwardOptions {

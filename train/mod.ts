@@ -46,6 +46,7 @@ export {
 } from "./batches.ts";
 export { drawFlips, hflipFlow, randomHFlip } from "./augment.ts";
 export { MAX_SEED, Rng } from "./rng.ts";
+export { METRIC_NAMES } from "./types.ts";
 export type {
   AlphaSchedule,
   AugmentSettings,

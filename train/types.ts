@@ -7,8 +7,11 @@
 import type { MerModel, ModelConfig } from "../model/types.ts";
 import type { FlowSample } from "../data/types.ts";
 
+/** The metrics the reports know (in report order). */
+export const METRIC_NAMES = ["uf1", "uar", "acc"] as const;
+
 /** A metric the reports know. */
-export type MetricName = "uf1" | "uar" | "acc";
+export type MetricName = typeof METRIC_NAMES[number];
 
 /** AdamW settings (decoupled weight decay). */
 export interface OptimizerSettings {

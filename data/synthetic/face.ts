@@ -21,7 +21,7 @@ import {
   invertWarp,
   type Kernel,
 } from "./action_units.ts";
-import type { Rng } from "./rng.ts";
+import type { AleaRng } from "./rng.ts";
 
 /** Skin texture: value noise on a lattice over canonical coordinates. */
 export interface Texture {
@@ -82,7 +82,7 @@ export interface Imaging {
 }
 
 /** Draws a subject's face geometry. */
-export function sampleGeometry(rng: Rng): FaceGeometry {
+export function sampleGeometry(rng: AleaRng): FaceGeometry {
   return {
     faceRy: rng.uniform(1.2, 1.34),
     eyeX: rng.uniform(0.35, 0.42),
@@ -105,7 +105,7 @@ export function sampleGeometry(rng: Rng): FaceGeometry {
 }
 
 /** Draws a subject's appearance (albedo, contrasts, skin texture). */
-export function sampleAppearance(rng: Rng): FaceAppearance {
+export function sampleAppearance(rng: AleaRng): FaceAppearance {
   const cells = [0.22, 0.09];
   const amps = [rng.uniform(4, 8), rng.uniform(3, 6)];
   const sizes: number[] = [];
@@ -324,7 +324,7 @@ export function renderFaceFloat(
 export function quantize(
   img: Float32Array,
   noiseSd: number,
-  rng: Rng,
+  rng: AleaRng,
 ): Uint8Array {
   const out = new Uint8Array(img.length);
   for (let i = 0; i < img.length; i++) {

@@ -23,7 +23,7 @@ import {
   sampleAppearance,
   sampleGeometry,
 } from "./face.ts";
-import { makeRng, type Rng } from "./rng.ts";
+import { type AleaRng, makeRng } from "./rng.ts";
 
 /** The two flavours of the synthetic benchmark. */
 export type SyntheticFlavour = "synthetic-dfme" | "synthetic-3db";
@@ -406,7 +406,7 @@ export interface SyntheticPlan {
   samples: SyntheticSamplePlan[];
 }
 
-function sampleStyle(rng: Rng): SubjectStyle {
+function sampleStyle(rng: AleaRng): SubjectStyle {
   const gain = Math.min(1.8, Math.max(0.5, Math.exp(rng.normal(0, 0.3))));
   const auGain: Record<number, number> = {};
   for (const au of ACTION_UNITS) auGain[au] = Math.exp(rng.normal(0, 0.25));
@@ -468,7 +468,7 @@ export const MAX_AU_GAIN = 2.5;
 const capGain = (g: number): number => Math.min(MAX_AU_GAIN, g);
 
 function activationsFor(
-  rng: Rng,
+  rng: AleaRng,
   subject: SyntheticSubject,
   emotion: string,
   gain: number,
@@ -521,7 +521,7 @@ function planSample(
   subject: SyntheticSubject,
   clip: string,
   label: string,
-  emotionFor: (rng: Rng) => string,
+  emotionFor: (rng: AleaRng) => string,
   imaging: { noiseSd: number; lightStrength: number; gain: number },
   intensity: number,
 ): SyntheticSamplePlan {
@@ -577,7 +577,7 @@ function clipName(i: number): string {
 
 /** Assigns shuffled labels to the subjects' slots; returns [subject index, slot, label]. */
 function assignLabels(
-  rng: Rng,
+  rng: AleaRng,
   counts: readonly number[],
   classes: readonly string[],
   slots: readonly number[],
@@ -701,7 +701,7 @@ export function planSyntheticDataset(
     const negNames = Object.keys(src.negativeMix);
     const negWeights = negNames.map((e) => src.negativeMix[e]);
     for (const [s, j, label] of assignLabels(rng, counts, CLASSES_3, slots)) {
-      const emotionFor = (r: Rng): string =>
+      const emotionFor = (r: AleaRng): string =>
         label === "positive"
           ? "happiness"
           : label === "surprise"

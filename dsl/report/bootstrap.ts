@@ -41,13 +41,17 @@
  * @module
  */
 import { quantileSorted } from "simple-statistics";
-import type { MetricName, Prediction } from "../../train/types.ts";
+import {
+  METRIC_NAMES,
+  type MetricName,
+  type Prediction,
+} from "../../train/types.ts";
 import { scoreConfusion } from "../../train/metrics.ts";
 import { Rng } from "../../train/rng.ts";
 import { deriveSeed } from "../seeds.ts";
 
 /** The metrics the bootstrap scores, in this order. */
-export const BOOTSTRAP_METRICS: readonly MetricName[] = ["uf1", "uar", "acc"];
+export const BOOTSTRAP_METRICS: readonly MetricName[] = METRIC_NAMES;
 
 /** Default number of resamples of a report. */
 export const DEFAULT_RESAMPLES = 2000;

@@ -21,7 +21,7 @@
  *
  * @module
  */
-import type { MetricName } from "../../train/types.ts";
+import { METRIC_NAMES, type MetricName } from "../../train/types.ts";
 import type { ReportInput } from "./types.ts";
 import { computeMetrics } from "../../train/metrics.ts";
 import {
@@ -186,7 +186,7 @@ export function summarizeReport(input: ReportInput): ReportSummary {
       m.confusion.forEach((r, i) => r.forEach((c, j) => confusion[i][j] += c));
     }
     const metrics = {} as Record<MetricName, MetricSummary>;
-    for (const metric of ["uf1", "uar", "acc"] as MetricName[]) {
+    for (const metric of METRIC_NAMES) {
       const { mean, std } = meanStd(perSeed[metric]);
       const paper = row.paper?.[metric] ?? null;
       metrics[metric] = {
@@ -227,7 +227,7 @@ export function summarizeReport(input: ReportInput): ReportSummary {
     idx.forEach((i, j) => {
       const row = rows[i];
       row.subjects = boot.subjects;
-      for (const metric of ["uf1", "uar", "acc"] as MetricName[]) {
+      for (const metric of METRIC_NAMES) {
         row.metrics[metric].ci95 = boot.intervals[j][metric].ci95;
       }
       const paired = boot.paired[j];

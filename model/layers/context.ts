@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Rng, streamSeed } from "../init.ts";
+import { StreamRng, streamSeed } from "../../rng/mod.ts";
 import type { ParamStore } from "../params.ts";
 
 /** Call-time context shared by every layer of one forward pass. */
@@ -23,11 +23,11 @@ export interface LayerContext {
  * The random stream named `name` of this pass (e.g. a block's drop path).
  * Throws when training without a seed: every random draw must be seeded.
  */
-export function passRng(ctx: LayerContext, name: string): Rng {
+export function passRng(ctx: LayerContext, name: string): StreamRng {
   if (ctx.seed === undefined || !Number.isFinite(ctx.seed)) {
     throw new Error(
       `ForwardOptions.seed: a finite seed is required in training mode (needed by ${name}), got ${ctx.seed}`,
     );
   }
-  return new Rng(streamSeed(ctx.seed, name));
+  return new StreamRng(streamSeed(ctx.seed, name));
 }

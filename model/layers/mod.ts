@@ -43,7 +43,8 @@ export {
   windowReverse,
 } from "./window.ts";
 export type { Layout, ParamSpec, ParamStore } from "../params.ts";
-export type { InitSpec, Rng } from "../init.ts";
+export type { InitSpec } from "../init.ts";
+export type { StreamRng } from "../../rng/mod.ts";
 export type {
   Tensor,
   Tensor2D,

@@ -5,13 +5,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { Rng } from "../init.ts";
+import { StreamRng } from "../../rng/mod.ts";
 import { ParamStore } from "../params.ts";
 import type { LayerContext } from "./context.ts";
 
 /** Deterministic test values in [-1, 1). */
 export function values(n: number, seed: number): Float32Array {
-  const r = new Rng(seed);
+  const r = new StreamRng(seed);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = r.uniform(-1, 1);
   return out;

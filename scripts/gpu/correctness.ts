@@ -6,7 +6,7 @@
  * and on `reference` (the `cpu` backend), compared by normwise relative
  * error ‖test − ref‖₂ / ‖ref‖₂ and by max |test − ref| / max |ref|.
  *
- * Inputs are drawn in JavaScript from seeded streams ({@link Rng}), so both
+ * Inputs are drawn in JavaScript from seeded streams ({@link StreamRng}), so both
  * backends see identical bits; the model's weights come from the project's
  * seeded initialiser, which is JavaScript too. Backends are switched with
  * {@link initBackend}; no tensor crosses from one to the other.
@@ -18,8 +18,8 @@ import {
   buildModel,
   initBackend,
   type ModelConfig,
-  Rng,
 } from "../../model/mod.ts";
+import { StreamRng } from "../../rng/mod.ts";
 import type { BackendName } from "../../model/backend/runtime.ts";
 import { selectiveScan } from "../../model/selective_scan.ts";
 import type { ScanInputs } from "../../model/selective_scan_ref.ts";
@@ -71,7 +71,12 @@ export function compare(
 }
 
 /** Seeded float32 values uniform in [lo, hi). */
-function uniform(rng: Rng, n: number, lo: number, hi: number): Float32Array {
+function uniform(
+  rng: StreamRng,
+  n: number,
+  lo: number,
+  hi: number,
+): Float32Array {
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng.next();
   return out;
@@ -97,7 +102,7 @@ async function scanOutputs(
   d: ScanDims,
   seed: number,
 ): Promise<Record<string, Float32Array>> {
-  const rng = new Rng(seed);
+  const rng = new StreamRng(seed);
   const { batch: b, length: l, dim, state: n } = d;
   const u = uniform(rng, b * l * dim, -1, 1);
   const delta = uniform(rng, b * l * dim, -2, 2);
@@ -148,7 +153,7 @@ async function modelOutputs(
 ): Promise<Record<string, Float32Array>> {
   const model = buildModel(config, seed);
   const size = config.inputSize as number;
-  const rng = new Rng(seed + 1);
+  const rng = new StreamRng(seed + 1);
   const x = tf.tensor4d(
     uniform(rng, batch * size * size * config.inChannels, -1, 1),
     [batch, size, size, config.inChannels],
