@@ -14,11 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  buildModel,
-  initBackend,
-  type ModelConfig,
-} from "../../model/mod.ts";
+import { buildModel, initBackend, type ModelConfig } from "../../model/mod.ts";
 import { StreamRng } from "../../rng/mod.ts";
 import type { BackendName } from "../../model/backend/runtime.ts";
 import { selectiveScan } from "../../model/selective_scan.ts";
