@@ -24,17 +24,15 @@ import type {
 } from "../train/types.ts";
 import type { ReportInput, ReportRow } from "./report/types.ts";
 import {
-  checkPlanData,
   expandVariants,
-  foldsFor,
   type Job,
   type ModelLibrary,
   planJobs,
   type ResolvedVariant,
   resolveVariants,
   shardJobs,
-  splitSamples,
 } from "./plan.ts";
+import { checkPlanData, foldsFor, splitSamples } from "./protocols.ts";
 import type { Experiment } from "./schema.ts";
 import { DatasetError, StoreError } from "./errors.ts";
 import { deriveSeed } from "./seeds.ts";

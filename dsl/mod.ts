@@ -131,14 +131,11 @@ export {
   USAGE,
 } from "./overrides.ts";
 export {
-  checkPlanData,
   defaultEpochs,
   expandVariants,
   type Fold,
-  foldsFor,
   type Job,
   type JobDataset,
-  type JobSamples,
   type JobSpec,
   knownClassCount,
   MAX_ACTIVATION,
@@ -148,9 +145,14 @@ export {
   type ResolvedVariant,
   resolveVariants,
   shardJobs,
+} from "./plan.ts";
+export {
+  checkPlanData,
+  foldsFor,
+  type JobSamples,
   splitSamples,
   subjectsOf,
-} from "./plan.ts";
+} from "./protocols.ts";
 export { deriveSeed, jobSeeds, STREAMS } from "./seeds.ts";
 export { canonicalJson, hashValue, sha256Hex } from "./hash.ts";
 export {

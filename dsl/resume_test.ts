@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
 import { type Deps, readRecords, runExperiment } from "./interpret.ts";
-import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
+import { planJobs, resolveVariants } from "./plan.ts";
+import { foldsFor } from "./protocols.ts";
 import { validateExperiment } from "./spec.ts";
 import { RunStore } from "./store.ts";
 import { StoreError } from "./errors.ts";

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
+import { planJobs, resolveVariants } from "./plan.ts";
+import { foldsFor } from "./protocols.ts";
 import type { ProgressView } from "./progress.ts";
 import { validateExperiment } from "./spec.ts";
 import { RunStore } from "./store.ts";
