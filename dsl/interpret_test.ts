@@ -1,6 +1,8 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { describeJobFailure, prepare, runExperiment } from "./interpret.ts";
+import { describeJobFailure } from "./execute.ts";
+import { runExperiment } from "./interpret.ts";
+import { prepare } from "./prepare.ts";
 import type { Job } from "./plan.ts";
 import type { ReportInput } from "./report/types.ts";
 import { summarizeReport } from "./report/table.ts";

@@ -179,26 +179,31 @@ export {
   writeJsonAtomic,
 } from "./store.ts";
 export {
-  buildReportInput,
-  checkDatasetRoot,
-  checkKernelSets,
   type DatasetKnowledge,
-  datasetRequest,
   type Deps,
-  describeJobFailure,
   type Engine,
-  executeJob,
-  formatPlan,
-  isBackendMemoryError,
-  JobAbortedError,
-  type JobHooks,
-  loadDataset,
   loadDeps,
+} from "./deps.ts";
+export {
+  checkDatasetRoot,
+  datasetRequest,
+  loadDataset,
   type PlanPreview,
   prepare,
   type Prepared,
   previewPlan,
-  readRecords,
+} from "./prepare.ts";
+export {
+  describeJobFailure,
+  executeJob,
+  isBackendMemoryError,
+  JobAbortedError,
+  type JobHooks,
+} from "./execute.ts";
+export { buildReportInput, readRecords } from "./report_input.ts";
+export {
+  checkKernelSets,
+  formatPlan,
   runExperiment,
   type RunExperimentOptions,
   type RunSummary,

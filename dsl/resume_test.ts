@@ -1,6 +1,8 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { type Deps, readRecords, runExperiment } from "./interpret.ts";
+import type { Deps } from "./deps.ts";
+import { runExperiment } from "./interpret.ts";
+import { readRecords } from "./report_input.ts";
 import { planJobs, resolveVariants } from "./plan.ts";
 import { foldsFor } from "./protocols.ts";
 import { validateExperiment } from "./spec.ts";

@@ -28,17 +28,14 @@
  * them here (`dsl/launcher/submit.ts`; `--help` lists its flags).
  *
  * The environment variable `MERBA_DEPS` may name a module exporting `deps`
- * (see `dsl/interpret.ts`) to run with stand-in dependencies (tests).
+ * (see `dsl/deps.ts`) to run with stand-in dependencies (tests).
  *
  * @module
  */
 import { CliError, SpecError } from "../dsl/errors.ts";
-import {
-  formatPlan,
-  loadDeps,
-  previewPlan,
-  runExperiment,
-} from "../dsl/interpret.ts";
+import { loadDeps } from "../dsl/deps.ts";
+import { formatPlan, runExperiment } from "../dsl/interpret.ts";
+import { previewPlan } from "../dsl/prepare.ts";
 import {
   attributeSets,
   optionOrigins,
