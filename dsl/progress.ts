@@ -17,30 +17,10 @@
  *
  * @module
  */
+import cliProgress from "cli-progress";
 import process from "node:process";
 import type { EpochRecord } from "../train/types.ts";
 import type { Job } from "./plan.ts";
-
-// The part of cli-progress used here, typed locally: its @types package
-// pulls @types/node 14 into the program, which shadows Deno's node types
-// (e.g. `node:util`'s parseArgs, `node:assert/strict`) for every file
-// checked together with it. A non-literal specifier keeps it out.
-interface Bar {
-  setTotal(total: number): void;
-  update(value: number): void;
-  stop(): void;
-}
-interface MultiBar {
-  create(total: number, start: number, payload: Record<string, string>): Bar;
-  remove(bar: Bar): boolean;
-  stop(): void;
-}
-interface CliProgress {
-  MultiBar: new (options: Record<string, unknown>, preset: unknown) => MultiBar;
-  Presets: { shades_classic: unknown };
-}
-const CLI_PROGRESS = "cli-progress";
-const cliProgress: CliProgress = (await import(CLI_PROGRESS)).default;
 
 /** Options of the plain-line mode of {@link ProgressView}. */
 export interface ProgressLineOptions {
@@ -80,9 +60,9 @@ interface RunningJob {
 
 /** Draws the progress of a run. */
 export class ProgressView {
-  #multi: MultiBar | null = null;
-  #overall: Bar | null = null;
-  #bars = new Map<string, Bar>();
+  #multi: cliProgress.MultiBar | null = null;
+  #overall: cliProgress.SingleBar | null = null;
+  #bars = new Map<string, cliProgress.SingleBar>();
   #done = 0;
   #total: number;
   #log: ((line: string) => void) | null;

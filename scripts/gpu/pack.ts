@@ -10,8 +10,8 @@
  *   xz/gzip to unpack it). The compressed binary is cached under
  *   `.cache/gpu/` keyed by its SHA-256, so repacking is fast.
  * - `payload.tar.xz`: the project source files the run's module graph uses
- *   (`deno info --json` over the CLI, the spec and the interpreter's
- *   dynamically imported modules), the spec, `deno.json` with its import map
+ *   (`deno info --json` over the CLI, the spec, the other programs `run.sh`
+ *   starts and the Worker entries), the spec, `deno.json` with its import map
  *   reduced to the npm packages shipped, `deno.lock`, and
  *   `node_modules/.deno` entries for exactly those packages and their
  *   dependency closure, pruned of source maps, type declarations, docs,
@@ -143,23 +143,15 @@ export interface PackResult {
 }
 
 /**
- * Modules the interpreter imports by computed specifiers, which a static
- * module graph cannot see: each is added as a graph root when present.
+ * Roots of the shipped module graph, when present: the programs `run.sh`
+ * starts, and the Worker entry modules. A module graph follows imports
+ * (literal dynamic ones too) but not `new Worker(url)`, so the workers'
+ * entries are listed here.
  */
-export const DYNAMIC_ROOTS: readonly string[] = [
+export const ENTRY_ROOTS: readonly string[] = [
   "scripts/run.ts",
-  "dsl/interpret.ts",
-  "dsl/workers.ts",
   "dsl/worker_main.ts",
   "data/pipeline_worker.ts",
-  "dsl/progress.ts",
-  "train/train.ts",
-  "train/metrics.ts",
-  "dsl/report/mod.ts",
-  "model/mod.ts",
-  "model/backend/runtime.ts",
-  "data/mod.ts",
-  "data/pipeline.ts",
   "scripts/bench/gpu_bench.ts",
   "scripts/gpu/determinism.ts",
   "scripts/gpu/check.ts",
@@ -175,16 +167,6 @@ export const EXTRA_FILES: readonly string[] = [
   "scripts/bench/gpu_torch.py",
   "model/testdata/gen_fixtures.py",
 ];
-
-/**
- * npm packages imported through computed module names (so that type checking
- * does not see them), keyed by the project file doing so: shipped when that
- * file is in the graph.
- */
-export const DYNAMIC_PACKAGES: Readonly<Record<string, readonly string[]>> = {
-  "dsl/progress.ts": ["cli-progress"],
-  "dsl/report/charts.ts": ["@resvg/resvg-js"],
-};
 
 const TFJS_SCOPE = "@tensorflow";
 /** Top-level package folders pruned (never deeper: e.g. yaml's dist/doc is code). */
@@ -303,8 +285,7 @@ export interface ModuleGraph {
 
 /**
  * The module graph of `roots` (project-relative `.ts` files) as `deno info
- * --json` reports it, resolved with the project's `deno.json`. Also adds the
- * packages of {@link DYNAMIC_PACKAGES} whose importing file is in the graph.
+ * --json` reports it, resolved with the project's `deno.json`.
  */
 export async function moduleGraph(
   root: string,
@@ -352,9 +333,6 @@ export async function moduleGraph(
         const at = s.indexOf("@", s.startsWith("@") ? 1 : 0);
         npm.add(at < 0 ? s.split("/")[0] : s.slice(0, at));
       }
-    }
-    for (const [file, pkgs] of Object.entries(DYNAMIC_PACKAGES)) {
-      if (files.has(file)) pkgs.forEach((p) => npm.add(p));
     }
     return { files: [...files].sort(), npm: [...npm].sort() };
   } finally {
@@ -772,7 +750,7 @@ export async function packRun(options: PackOptions): Promise<PackResult> {
 
   // 1. module graph and npm closure
   const roots = [];
-  for (const r of DYNAMIC_ROOTS) if (await exists(join(root, r))) roots.push(r);
+  for (const r of ENTRY_ROOTS) if (await exists(join(root, r))) roots.push(r);
   if (isTs && specInside) roots.push(specRel);
   log(`module graph of ${roots.length} roots…`);
   const graph = await moduleGraph(root, roots);
