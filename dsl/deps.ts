@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { DatasetInfo } from "../data/registry.ts";
 import type { DatasetRequest, FlowDataset } from "../data/types.ts";
 import type { MerModel, ModelConfig } from "../model/types.ts";
 import type { Metrics, TrainInput, TrainResult } from "../train/types.ts";
@@ -52,15 +53,15 @@ export interface Deps extends ModelLibrary, Engine {
   ): Promise<void>;
 }
 
-/** What {@link Deps.datasetInfo} tells about a dataset name. */
-export interface DatasetKnowledge {
-  /** `corpus`: read from `root`; `synthetic`: generated. */
-  kind: "synthetic" | "corpus";
-  /** the class list of the loaded dataset. */
-  classes: readonly string[];
-  /** one line on what it is. */
-  description: string;
-}
+/**
+ * What {@link Deps.datasetInfo} tells about a dataset name: the data
+ * registry's `kind` (`corpus`: read from `root`; `synthetic`: generated),
+ * `classes` and `description`.
+ */
+export type DatasetKnowledge = Pick<
+  DatasetInfo,
+  "kind" | "classes" | "description"
+>;
 
 /**
  * Assembles the dependencies: from `moduleUrl` (a module exporting `deps`,

@@ -13,6 +13,7 @@
  */
 import * as v from "valibot";
 import type { ModelConfig } from "../model/types.ts";
+import { datasetInfo, listDatasets } from "../data/registry.ts";
 import { EMOTIONS_7 } from "../data/types.ts";
 import type { JobSeeds, TrainRecipe } from "../train/types.ts";
 import { SpecError, type SpecIssue } from "./errors.ts";
@@ -111,11 +112,13 @@ export function defaultEpochs(protocol: Protocol): number {
   return protocol.kind === "fixedSplit" ? 200 : 70;
 }
 
-/** Class count of the built-in datasets (others: from the loaded dataset). */
+/**
+ * Class count of a dataset the data registry knows (`data/registry.ts`);
+ * undefined for other names (then it comes from the loaded dataset).
+ */
 export function knownClassCount(dataset: string): number | undefined {
-  if (dataset === "synthetic-dfme" || dataset === "dfme") return 7;
-  if (dataset === "synthetic-3db" || dataset === "megc2019") return 3;
-  return undefined;
+  if (!listDatasets().some((d) => d.name === dataset)) return undefined;
+  return datasetInfo(dataset).classes.length;
 }
 
 function fieldOf(err: unknown): string | undefined {

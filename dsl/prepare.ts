@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { rootProblem } from "../data/registry.ts";
 import type { DatasetRequest, FlowDataset } from "../data/types.ts";
 import type { DatasetKnowledge, Deps } from "./deps.ts";
 import { DatasetError } from "./errors.ts";
@@ -59,20 +60,15 @@ export function checkDatasetRoot(
   if (info?.kind !== "corpus") return;
   const hint = `pass --data ${name}=/path/to/${name.toUpperCase()}`;
   const root = spec.dataset.root;
-  if (root === undefined || root === "") {
+  const problem = rootProblem(root);
+  if (problem === "missing") {
     throw new DatasetError(
       name,
       `dataset "${name}" is a real corpus and the spec gives no root folder: ${hint} (or set dataset.root)`,
       true,
     );
   }
-  let isDir = false;
-  try {
-    isDir = Deno.statSync(root).isDirectory;
-  } catch {
-    isDir = false;
-  }
-  if (!isDir) {
+  if (problem === "not-a-folder") {
     // a root was given: a wrong path, not missing data (a dry run fails too)
     throw new DatasetError(
       name,
