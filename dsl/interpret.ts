@@ -74,6 +74,12 @@ export interface RunExperimentOptions {
   /** skip the backend initialisation in this thread (tests). */
   skipBackendInit?: boolean;
   /**
+   * what `deps.initBackend(spec.backend)` already returned in this thread
+   * (the CLI names the kernel set before the run): recorded as is, without
+   * initialising the backend again.
+   */
+  backend?: unknown;
+  /**
    * a finished job whose files are damaged (missing, truncated, changed
    * since `done.json` recorded them) fails, naming the file, instead of
    * being redone.
@@ -164,7 +170,7 @@ export async function runExperiment(
     context = await runContext(
       options.skipBackendInit
         ? undefined
-        : await deps.initBackend(spec.backend),
+        : options.backend ?? await deps.initBackend(spec.backend),
     );
     if (!options.allowMixedKernels) {
       await checkKernelSets(store, prepared.jobs, context.kernelSet);

@@ -156,6 +156,7 @@ export {
 export { deriveSeed, jobSeeds, STREAMS } from "./seeds.ts";
 export { canonicalJson, hashValue, sha256Hex } from "./hash.ts";
 export {
+  backendKernelSet,
   CLAIM_HEARTBEAT_MS,
   CLAIM_STALE_MS,
   claimIsLive,
