@@ -7,20 +7,11 @@
  * records in `runs/<experiment>/<job>/`), and the report is built from the
  * records.
  *
- * Memory: `train.microBatchSize` runs each optimizer step's batch in
- * chunks of at most that many samples and accumulates their gradients
- * (weighted by chunk size) before one AdamW step, so the gradient is the
- * full batch's for models without batch statistics while only one chunk's
- * activations are alive; BatchNorm's batch statistics are then per
- * micro-batch. `train.checkpoint: true` recomputes the model's token blocks
- * in the backward pass instead of keeping their activations; AdamW updates
- * one parameter at a time and frees each gradient once applied. With both
- * (`--set train.microBatchSize=2 --set train.checkpoint=true`) paper-scale
- * MERba (224×224, 111M parameters) trains on the wasm backend. A job that
- * exhausts the backend's memory (the wasm backend's `RuntimeError:
- * Aborted()`) fails with its batch and input size and the hint to set
- * `--set train.microBatchSize=8` and `--set train.checkpoint=true`; the
- * other jobs run in a fresh worker.
+ * Memory: `train.microBatchSize` (gradients accumulated over chunks of the
+ * batch) and `train.checkpoint: true` (token blocks recomputed in the
+ * backward pass) let paper-scale MERba train on the wasm backend (see
+ * `train/train.ts`). A job that exhausts the backend's memory fails with a
+ * hint naming both settings; the other jobs run in a fresh worker.
  *
  * ```ts
  * import { experiment } from "./mod.ts";
