@@ -17,10 +17,28 @@
  *
  * @module
  */
-import cliProgress from "cli-progress";
 import process from "node:process";
 import type { EpochRecord } from "../train/types.ts";
 import type { Job } from "./plan.ts";
+
+// The part of cli-progress used here, typed locally. Imported dynamically:
+// a static import brings its declarations (and @types/node's) into the
+// documentation graph of every module that re-exports this one.
+interface Bar {
+  setTotal(total: number): void;
+  update(value: number): void;
+  stop(): void;
+}
+interface MultiBar {
+  create(total: number, start: number, payload: Record<string, string>): Bar;
+  remove(bar: Bar): boolean;
+  stop(): void;
+}
+interface CliProgress {
+  MultiBar: new (options: Record<string, unknown>, preset: unknown) => MultiBar;
+  Presets: { shades_classic: unknown };
+}
+const cliProgress = (await import("cli-progress")).default as CliProgress;
 
 /** Options of the plain-line mode of {@link ProgressView}. */
 export interface ProgressLineOptions {
@@ -60,9 +78,9 @@ interface RunningJob {
 
 /** Draws the progress of a run. */
 export class ProgressView {
-  #multi: cliProgress.MultiBar | null = null;
-  #overall: cliProgress.SingleBar | null = null;
-  #bars = new Map<string, cliProgress.SingleBar>();
+  #multi: MultiBar | null = null;
+  #overall: Bar | null = null;
+  #bars = new Map<string, Bar>();
   #done = 0;
   #total: number;
   #log: ((line: string) => void) | null;
