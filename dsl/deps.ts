@@ -6,7 +6,6 @@
  *
  * @module
  */
-import type { DatasetInfo } from "../data/registry.ts";
 import type { DatasetRequest, FlowDataset } from "../data/types.ts";
 import type { MerModel, ModelConfig } from "../model/types.ts";
 import type { Metrics, TrainInput, TrainResult } from "../train/types.ts";
@@ -54,14 +53,17 @@ export interface Deps extends ModelLibrary, Engine {
 }
 
 /**
- * What {@link Deps.datasetInfo} tells about a dataset name: the data
- * registry's `kind` (`corpus`: read from `root`; `synthetic`: generated),
- * `classes` and `description`.
+ * What {@link Deps.datasetInfo} tells about a dataset name: the part of the
+ * data registry's entry (`data/registry.ts` `datasetInfo`) that the DSL uses.
  */
-export type DatasetKnowledge = Pick<
-  DatasetInfo,
-  "kind" | "classes" | "description"
->;
+export interface DatasetKnowledge {
+  /** `corpus`: read from `root`; `synthetic`: generated. */
+  kind: "synthetic" | "corpus";
+  /** the class list of the loaded dataset. */
+  classes: readonly string[];
+  /** one line on what it is. */
+  description: string;
+}
 
 /**
  * Assembles the dependencies: from `moduleUrl` (a module exporting `deps`,

@@ -21,7 +21,7 @@ import {
 import { type Job, type ModelLibrary, shardJobs } from "./plan.ts";
 import { type PlanPreview, prepare, type Prepared } from "./prepare.ts";
 import type { ProgressView } from "./progress.ts";
-import { writeExperimentReport } from "./report_input.ts";
+import { readReportInput, writeReportFiles } from "./report_input.ts";
 import type { ReportInput } from "./report/types.ts";
 import type { Experiment } from "./schema.ts";
 import {
@@ -448,19 +448,16 @@ async function reportRounds(
   const late = new Map<string, string>();
   try {
     for (let round = 0; round < 5; round++) {
-      const written = await writeExperimentReport(
+      // read first: a report that cannot be written still counts the records
+      const read = await readReportInput(
         spec,
         prepared,
         store,
-        deps,
-        {
-          write: options.write,
-          onDamaged: (job, problem) => late.set(job.id, problem),
-        },
+        (job, problem) => late.set(job.id, problem),
       );
-      records = written.records;
-      input = written.report;
-      files = written.files;
+      records = read.records;
+      input = read.report;
+      files = await writeReportFiles(read, store, deps, options.write);
       let now = 0;
       for (const job of prepared.jobs) {
         if ((await store.check(job)).state === "done") now++;

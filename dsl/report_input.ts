@@ -159,10 +159,42 @@ export async function writeExperimentReport(
   records: Map<string, JobRecord>;
   report: ReportInput;
 }> {
-  const records = await readRecords(store, prepared.jobs, options.onDamaged);
-  const report = buildReportInput(spec, prepared, records);
-  const files = records.size > 0 && options.write !== false
-    ? await deps.writeReport(report, join(store.dir, "report"))
+  const read = await readReportInput(
+    spec,
+    prepared,
+    store,
+    options.onDamaged,
+  );
+  const files = await writeReportFiles(read, store, deps, options.write);
+  return { files, finished: read.records.size, ...read };
+}
+
+/**
+ * The records of a plan's finished jobs ({@link readRecords}) and the report
+ * input built from them ({@link buildReportInput}).
+ */
+export async function readReportInput(
+  spec: Experiment,
+  prepared: Prepared,
+  store: RunStore,
+  onDamaged?: (job: Job, problem: string) => void,
+): Promise<{ records: Map<string, JobRecord>; report: ReportInput }> {
+  const records = await readRecords(store, prepared.jobs, onDamaged);
+  return { records, report: buildReportInput(spec, prepared, records) };
+}
+
+/**
+ * Writes the report of {@link readReportInput}'s result to
+ * `<store>/report/`; nothing when no job has finished or `write` is false.
+ * Returns the files written.
+ */
+export async function writeReportFiles(
+  read: { records: Map<string, JobRecord>; report: ReportInput },
+  store: RunStore,
+  deps: Pick<Deps, "writeReport">,
+  write = true,
+): Promise<string[]> {
+  return read.records.size > 0 && write
+    ? await deps.writeReport(read.report, join(store.dir, "report"))
     : [];
-  return { files, finished: records.size, records, report };
 }
