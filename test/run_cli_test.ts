@@ -127,7 +127,7 @@ Deno.test("run CLI: SIGINT stops cleanly (exit 130), keeps finished jobs, and a 
       args: [
         "run",
         "-A",
-        new URL("./run.ts", import.meta.url).pathname,
+        new URL("../scripts/run.ts", import.meta.url).pathname,
         spec,
         "--out",
         out,
@@ -174,7 +174,7 @@ async function runCli(
     args: [
       "run",
       ...flags,
-      new URL("./run.ts", import.meta.url).pathname,
+      new URL("../scripts/run.ts", import.meta.url).pathname,
       ...args,
     ],
     env: { MERBA_DEPS: "", MERBA_DEBUG: "", NO_COLOR: "1", ...env },
@@ -481,7 +481,12 @@ Deno.test("run CLI: a damaged finished job is redone and named; with --no-redo i
 /** `deno run scripts/run.ts ARGS` with the stand-in deps, as a child process. */
 function runChild(args: string[]): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./run.ts", import.meta.url).pathname, ...args],
+    args: [
+      "run",
+      "-A",
+      new URL("../scripts/run.ts", import.meta.url).pathname,
+      ...args,
+    ],
     env: { MERBA_DEPS: Deno.env.get("MERBA_DEPS")!, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
