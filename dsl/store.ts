@@ -233,10 +233,7 @@ export const UNKNOWN_KERNEL_SET = "unknown";
  */
 export function kernelSetOf(context: Partial<RunContext> | undefined): string {
   if (typeof context?.kernelSet === "string") return context.kernelSet;
-  const b = context?.backend;
-  return b && typeof b.name === "string"
-    ? kernelSetLabel(b)
-    : UNKNOWN_KERNEL_SET;
+  return backendKernelSet(context?.backend);
 }
 
 /**
