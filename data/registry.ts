@@ -1,6 +1,9 @@
 /**
- * The dataset registry: one entry point, {@link loadFlowDataset}, that turns a
- * {@link DatasetRequest} into a {@link FlowDataset}.
+ * The dataset registry: one entry per dataset name with its facts (kind,
+ * classes, protocol, description: {@link datasetInfo}) and its loader, and
+ * one entry point, {@link loadFlowDataset}, that turns a
+ * {@link DatasetRequest} into a {@link FlowDataset}. Loaders import their
+ * code on first use, so asking for the facts stays light.
  *
  * - `synthetic-dfme`, `synthetic-3db` → the built-in synthetic benchmark
  *   (`data/synthetic`), generated in memory.
@@ -24,18 +27,8 @@
  */
 import type { DatasetRequest, FlowDataset, SampleRecord } from "./types.ts";
 import { CLASSES_3, EMOTIONS_7 } from "./types.ts";
-import { loadSyntheticDataset } from "./synthetic/mod.ts";
-import {
-  type ApexMethod,
-  type CorpusRecord,
-  loadCasme2,
-  loadDfme,
-  loadMegc2019,
-  loadSamm,
-  loadSmic,
-  toClass3,
-} from "./adapters/mod.ts";
-import { type PipelineOptions, preprocessRecords } from "./pipeline.ts";
+import type { ApexMethod, CorpusRecord } from "./adapters/mod.ts";
+import type { PipelineOptions } from "./pipeline.ts";
 import type { Tvl1Options } from "./flow/mod.ts";
 
 /** What the registry knows about a dataset name. */
@@ -52,7 +45,31 @@ export interface DatasetInfo {
   description: string;
 }
 
-const DATASETS: readonly DatasetInfo[] = [
+/** What a corpus reader gets besides the root. */
+interface ReadOptions {
+  onApexEstimated: (id: string) => void;
+  apexMethod?: ApexMethod;
+  annotations?: string;
+  framesDir?: string;
+}
+
+/**
+ * A registry entry: the facts ({@link DatasetInfo}) and how to load it. The
+ * loaders import their code on first use, so reading the facts stays light.
+ */
+interface DatasetEntry extends DatasetInfo {
+  /** a corpus: reads its annotations under `root`. */
+  read?: (root: string, o: ReadOptions) => Promise<CorpusRecord[]>;
+  /**
+   * a corpus labelled with emotions: mapped to the MEGC2019 classes (the
+   * protocol's excluded emotions are left out).
+   */
+  megc2019Mapping?: "casme2" | "samm" | "smic";
+}
+
+const adapters = () => import("./adapters/mod.ts");
+
+const DATASETS: readonly DatasetEntry[] = [
   {
     name: "synthetic-dfme",
     kind: "synthetic",
@@ -75,6 +92,11 @@ const DATASETS: readonly DatasetInfo[] = [
     classes: EMOTIONS_7,
     protocol: "fixed-split",
     description: "DFME (7 classes, subject-disjoint train/testA/testB)",
+    read: async (root, o) =>
+      (await adapters()).loadDfme(root, {
+        onApexEstimated: o.onApexEstimated,
+        apexMethod: o.apexMethod,
+      }),
   },
   {
     name: "megc2019",
@@ -83,6 +105,12 @@ const DATASETS: readonly DatasetInfo[] = [
     protocol: "loso",
     description:
       "MEGC2019 composite 3DB: SMIC-HS + CASME II + SAMM (3 classes)",
+    read: async (root, o) =>
+      (await adapters()).loadMegc2019(root, {
+        onApexEstimated: o.onApexEstimated,
+        apexMethod: o.apexMethod,
+        annotations: o.annotations,
+      }),
   },
   {
     name: "casme2",
@@ -90,6 +118,8 @@ const DATASETS: readonly DatasetInfo[] = [
     classes: CLASSES_3,
     protocol: "loso",
     description: "CASME II with the MEGC2019 3-class mapping",
+    read: async (root, o) => (await adapters()).loadCasme2(root, o),
+    megc2019Mapping: "casme2",
   },
   {
     name: "samm",
@@ -97,6 +127,8 @@ const DATASETS: readonly DatasetInfo[] = [
     classes: CLASSES_3,
     protocol: "loso",
     description: "SAMM with the MEGC2019 3-class mapping",
+    read: async (root, o) => (await adapters()).loadSamm(root, o),
+    megc2019Mapping: "samm",
   },
   {
     name: "smic",
@@ -104,16 +136,26 @@ const DATASETS: readonly DatasetInfo[] = [
     classes: CLASSES_3,
     protocol: "loso",
     description: "SMIC-HS (3 classes, apex estimated)",
+    read: async (root, o) =>
+      (await adapters()).loadSmic(root, {
+        onApexEstimated: o.onApexEstimated,
+        apexMethod: o.apexMethod,
+      }),
+    megc2019Mapping: "smic",
   },
 ];
 
-/** All dataset names the registry can load, with their class lists. */
-export function listDatasets(): DatasetInfo[] {
-  return DATASETS.map((d) => ({ ...d }));
+function facts(d: DatasetEntry): DatasetInfo {
+  return {
+    name: d.name,
+    kind: d.kind,
+    classes: d.classes,
+    protocol: d.protocol,
+    description: d.description,
+  };
 }
 
-/** The registry entry for `name`; errors list the known names. */
-export function datasetInfo(name: string): DatasetInfo {
+function entry(name: string): DatasetEntry {
   const d = DATASETS.find((x) => x.name === name);
   if (!d) {
     throw new Error(
@@ -122,7 +164,32 @@ export function datasetInfo(name: string): DatasetInfo {
       })`,
     );
   }
-  return { ...d };
+  return d;
+}
+
+/** All dataset names the registry can load, with their class lists. */
+export function listDatasets(): DatasetInfo[] {
+  return DATASETS.map(facts);
+}
+
+/** The registry entry for `name`; errors list the known names. */
+export function datasetInfo(name: string): DatasetInfo {
+  return facts(entry(name));
+}
+
+/**
+ * What is wrong with a corpus root: `missing` (none given), `not-a-folder`
+ * (no such folder), or null when it is a folder.
+ */
+export function rootProblem(
+  root: string | undefined,
+): "missing" | "not-a-folder" | null {
+  if (typeof root !== "string" || root === "") return "missing";
+  try {
+    return Deno.statSync(root).isDirectory ? null : "not-a-folder";
+  } catch {
+    return "not-a-folder";
+  }
 }
 
 /** Options of {@link loadFlowDataset}. */
@@ -158,19 +225,17 @@ export interface CorpusRecords {
 }
 
 function checkRoot(req: DatasetRequest): string {
-  if (typeof req.root !== "string" || req.root === "") {
-    throw new Error(
-      `dataset "${req.name}" is a real corpus: give its root folder (req.root / the <root> argument)`,
-    );
+  switch (rootProblem(req.root)) {
+    case "missing":
+      throw new Error(
+        `dataset "${req.name}" is a real corpus: give its root folder (req.root / the <root> argument)`,
+      );
+    case "not-a-folder":
+      throw new Error(
+        `dataset "${req.name}": root ${req.root} does not exist or is not a folder`,
+      );
   }
-  try {
-    if (!Deno.statSync(req.root).isDirectory) throw new Error();
-  } catch {
-    throw new Error(
-      `dataset "${req.name}": root ${req.root} does not exist or is not a folder`,
-    );
-  }
-  return req.root;
+  return req.root!;
 }
 
 function stringOpt(o: Record<string, unknown>, k: string): string | undefined {
@@ -189,8 +254,8 @@ function stringOpt(o: Record<string, unknown>, k: string): string | undefined {
 export async function loadCorpusRecords(
   req: DatasetRequest,
 ): Promise<CorpusRecords> {
-  const info = datasetInfo(req.name);
-  if (info.kind !== "corpus") {
+  const info = entry(req.name);
+  if (!info.read) {
     throw new Error(`dataset "${req.name}" is synthetic, not a corpus`);
   }
   const root = checkRoot(req);
@@ -216,35 +281,19 @@ export async function loadCorpusRecords(
       }`,
     );
   }
-  const common = {
+  const raw = await info.read(root, {
     onApexEstimated: (id: string) => apexEstimated.push(id),
     apexMethod: apexMethod as ApexMethod | undefined,
-  };
-  const annotations = stringOpt(o, "annotations");
-  const framesDir = stringOpt(o, "framesDir");
-  let raw: CorpusRecord[];
-  switch (req.name) {
-    case "dfme":
-      raw = await loadDfme(root, common);
-      break;
-    case "megc2019":
-      raw = await loadMegc2019(root, { ...common, annotations });
-      break;
-    case "casme2":
-      raw = await loadCasme2(root, { ...common, annotations, framesDir });
-      break;
-    case "samm":
-      raw = await loadSamm(root, { ...common, annotations, framesDir });
-      break;
-    default:
-      raw = await loadSmic(root, common);
-  }
+    annotations: stringOpt(o, "annotations"),
+    framesDir: stringOpt(o, "framesDir"),
+  });
+  const { toClass3 } = await adapters();
   const records: SampleRecord[] = [];
   const excluded: { id: string; emotion: string }[] = [];
   for (const r of raw) {
     let label = r.label;
-    if (req.name === "casme2" || req.name === "samm" || req.name === "smic") {
-      const c = toClass3(req.name, r.emotion, r.origin);
+    if (info.megc2019Mapping) {
+      const c = toClass3(info.megc2019Mapping, r.emotion, r.origin);
       if (c === null) {
         excluded.push({ id: r.id, emotion: r.emotion });
         continue;
@@ -290,6 +339,7 @@ export async function loadFlowDataset(
 ): Promise<FlowDataset> {
   const info = datasetInfo(req.name);
   if (info.kind === "synthetic") {
+    const { loadSyntheticDataset } = await import("./synthetic/mod.ts");
     return await loadSyntheticDataset(req, opts.onProgress);
   }
   const { records, excluded, apexEstimated } = await loadCorpusRecords(req);
@@ -309,6 +359,7 @@ export async function loadFlowDataset(
     onProgress: opts.onProgress,
     progressBar: opts.progressBar,
   };
+  const { preprocessRecords } = await import("./pipeline.ts");
   const { samples } = await preprocessRecords(records, pipe);
   const subjects = new Set(records.map((r) => r.subject)).size;
   const parts = [

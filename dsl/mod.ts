@@ -7,20 +7,11 @@
  * records in `runs/<experiment>/<job>/`), and the report is built from the
  * records.
  *
- * Memory: `train.microBatchSize` runs each optimizer step's batch in
- * chunks of at most that many samples and accumulates their gradients
- * (weighted by chunk size) before one AdamW step, so the gradient is the
- * full batch's for models without batch statistics while only one chunk's
- * activations are alive; BatchNorm's batch statistics are then per
- * micro-batch. `train.checkpoint: true` recomputes the model's token blocks
- * in the backward pass instead of keeping their activations; AdamW updates
- * one parameter at a time and frees each gradient once applied. With both
- * (`--set train.microBatchSize=2 --set train.checkpoint=true`) paper-scale
- * MERba (224×224, 111M parameters) trains on the wasm backend. A job that
- * exhausts the backend's memory (the wasm backend's `RuntimeError:
- * Aborted()`) fails with its batch and input size and the hint to set
- * `--set train.microBatchSize=8` and `--set train.checkpoint=true`; the
- * other jobs run in a fresh worker.
+ * Memory: `train.microBatchSize` (gradients accumulated over chunks of the
+ * batch) and `train.checkpoint: true` (token blocks recomputed in the
+ * backward pass) let paper-scale MERba train on the wasm backend (see
+ * `train/train.ts`). A job that exhausts the backend's memory fails with a
+ * hint naming both settings; the other jobs run in a fresh worker.
  *
  * ```ts
  * import { experiment } from "./mod.ts";
@@ -129,14 +120,11 @@ export {
   USAGE,
 } from "./overrides.ts";
 export {
-  checkPlanData,
   defaultEpochs,
   expandVariants,
   type Fold,
-  foldsFor,
   type Job,
   type JobDataset,
-  type JobSamples,
   type JobSpec,
   knownClassCount,
   MAX_ACTIVATION,
@@ -146,12 +134,18 @@ export {
   type ResolvedVariant,
   resolveVariants,
   shardJobs,
+} from "./plan.ts";
+export {
+  checkPlanData,
+  foldsFor,
+  type JobSamples,
   splitSamples,
   subjectsOf,
-} from "./plan.ts";
+} from "./protocols.ts";
 export { deriveSeed, jobSeeds, STREAMS } from "./seeds.ts";
 export { canonicalJson, hashValue, sha256Hex } from "./hash.ts";
 export {
+  backendKernelSet,
   CLAIM_HEARTBEAT_MS,
   CLAIM_STALE_MS,
   claimIsLive,
@@ -175,26 +169,31 @@ export {
   writeJsonAtomic,
 } from "./store.ts";
 export {
-  buildReportInput,
-  checkDatasetRoot,
-  checkKernelSets,
   type DatasetKnowledge,
-  datasetRequest,
   type Deps,
-  describeJobFailure,
   type Engine,
-  executeJob,
-  formatPlan,
-  isBackendMemoryError,
-  JobAbortedError,
-  type JobHooks,
-  loadDataset,
   loadDeps,
+} from "./deps.ts";
+export {
+  checkDatasetRoot,
+  datasetRequest,
+  loadDataset,
   type PlanPreview,
   prepare,
   type Prepared,
   previewPlan,
-  readRecords,
+} from "./prepare.ts";
+export {
+  describeJobFailure,
+  executeJob,
+  isBackendMemoryError,
+  JobAbortedError,
+  type JobHooks,
+} from "./execute.ts";
+export { buildReportInput, readRecords } from "./report_input.ts";
+export {
+  checkKernelSets,
+  formatPlan,
   runExperiment,
   type RunExperimentOptions,
   type RunSummary,

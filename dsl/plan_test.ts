@@ -1,14 +1,12 @@
 import { strict as assert } from "node:assert";
 import { SpecError } from "./errors.ts";
+import { planJobs, resolveVariants, shardJobs } from "./plan.ts";
 import {
   checkPlanData,
   foldsFor,
-  planJobs,
-  resolveVariants,
-  shardJobs,
   splitSamples,
   subjectsOf,
-} from "./plan.ts";
+} from "./protocols.ts";
 import { validateExperiment } from "./spec.ts";
 import { deps, standInDataset } from "./testdata/stand_in_deps.ts";
 

@@ -21,10 +21,9 @@ import process from "node:process";
 import type { EpochRecord } from "../train/types.ts";
 import type { Job } from "./plan.ts";
 
-// The part of cli-progress used here, typed locally: its @types package
-// pulls @types/node 14 into the program, which shadows Deno's node types
-// (e.g. `node:util`'s parseArgs, `node:assert/strict`) for every file
-// checked together with it. A non-literal specifier keeps it out.
+// The part of cli-progress used here, typed locally. Imported dynamically:
+// a static import brings its declarations (and @types/node's) into the
+// documentation graph of every module that re-exports this one.
 interface Bar {
   setTotal(total: number): void;
   update(value: number): void;
@@ -39,8 +38,7 @@ interface CliProgress {
   MultiBar: new (options: Record<string, unknown>, preset: unknown) => MultiBar;
   Presets: { shades_classic: unknown };
 }
-const CLI_PROGRESS = "cli-progress";
-const cliProgress: CliProgress = (await import(CLI_PROGRESS)).default;
+const cliProgress = (await import("cli-progress")).default as CliProgress;
 
 /** Options of the plain-line mode of {@link ProgressView}. */
 export interface ProgressLineOptions {

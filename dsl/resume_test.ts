@@ -1,34 +1,21 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { type Deps, readRecords, runExperiment } from "./interpret.ts";
-import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
-import { validateExperiment } from "./spec.ts";
+import type { Deps } from "./deps.ts";
+import { runExperiment } from "./interpret.ts";
+import { readRecords } from "./report_input.ts";
 import { RunStore } from "./store.ts";
 import { StoreError } from "./errors.ts";
 import { inTempDir } from "../train/testing.ts";
-import { deps, standInDataset } from "./testdata/stand_in_deps.ts";
+import { deps } from "./testdata/stand_in_deps.ts";
+import { tinyLosoJobs, tinyLosoSpec } from "./testdata/loso_spec.ts";
 import { deps as blasDeps } from "./testdata/blas_stand_in_deps.ts";
 
-const spec = validateExperiment({
+const spec = tinyLosoSpec({
   name: "resume-loso",
   description: "stand-in experiment",
-  dataset: {
-    name: "synthetic-3db",
-    imageSize: 8,
-    options: { perClass: 2, subjects: 4 },
-  },
-  protocol: { kind: "loso" },
-  validation: { kind: "none" },
-  model: { head: "linear" },
   variants: { a: {}, b: { model: { stemDim: 4 } } },
-  train: {
-    epochs: 1,
-    batchSize: 4,
-    optimizer: { lr: 0.2 },
-    earlyStopping: null,
-  },
+  lr: 0.2,
   seeds: [3],
-  backend: "cpu",
 });
 
 /** The stand-in deps, saving a small weights file like the model library. */
@@ -56,19 +43,7 @@ function countingDeps(): { deps: Deps; trained: number } {
   return out;
 }
 
-async function jobsOf(only?: string[]) {
-  const ds = await standInDataset({
-    name: "synthetic-3db",
-    imageSize: 8,
-    channels: "uv",
-    options: spec.dataset.options ?? undefined,
-  });
-  return planJobs(
-    spec,
-    resolveVariants(spec, deps, { only }),
-    foldsFor(spec.protocol, ds.samples),
-  );
-}
+const jobsOf = (only?: string[]) => tinyLosoJobs(spec, only);
 
 const run = (out: string, extra: Parameters<typeof runExperiment>[1] = {}) =>
   runExperiment(spec, {

@@ -218,7 +218,7 @@ export async function runContext(backend?: unknown): Promise<RunContext> {
     },
     startedAt: new Date().toISOString(),
     host: Deno.hostname(),
-    kernelSet: record ? kernelSetLabel(record) : UNKNOWN_KERNEL_SET,
+    kernelSet: backendKernelSet(record),
     backend: record,
   };
 }
@@ -233,10 +233,18 @@ export const UNKNOWN_KERNEL_SET = "unknown";
  */
 export function kernelSetOf(context: Partial<RunContext> | undefined): string {
   if (typeof context?.kernelSet === "string") return context.kernelSet;
-  const b = context?.backend;
-  return b && typeof b.name === "string"
-    ? kernelSetLabel(b)
-    : UNKNOWN_KERNEL_SET;
+  return backendKernelSet(context?.backend);
+}
+
+/**
+ * The kernel set of what a backend initialisation reported (`initBackend`'s
+ * `BackendInfo`: its name, `+openblas` when BLAS kernels serve it); a bare
+ * backend name (stand-in dependencies) is that name; anything else is
+ * {@link UNKNOWN_KERNEL_SET}.
+ */
+export function backendKernelSet(info: unknown): string {
+  const record = backendRecord(info);
+  return record ? kernelSetLabel(record) : UNKNOWN_KERNEL_SET;
 }
 
 /** What `done.json` holds. */

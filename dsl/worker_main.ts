@@ -12,14 +12,13 @@
  */
 import type { FlowDataset } from "../data/types.ts";
 import type { EpochRecord } from "../train/types.ts";
+import { type Deps, loadDeps } from "./deps.ts";
 import {
-  type Deps,
   describeJobFailure,
   executeJob,
   isBackendMemoryError,
-  loadDataset,
-  loadDeps,
-} from "./interpret.ts";
+} from "./execute.ts";
+import { loadDataset } from "./prepare.ts";
 import type { Job } from "./plan.ts";
 import type { Experiment } from "./schema.ts";
 import { type RunContext, runContext, RunStore } from "./store.ts";

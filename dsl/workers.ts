@@ -13,7 +13,7 @@ import type { Job } from "./plan.ts";
 import type { ProgressView } from "./progress.ts";
 import type { Experiment } from "./schema.ts";
 import type { WorkerInit, WorkerJob, WorkerReply } from "./worker_main.ts";
-import { describeJobFailure, isBackendMemoryError } from "./interpret.ts";
+import { describeJobFailure, isBackendMemoryError } from "./execute.ts";
 
 const WORKER_TAG = "merba-dsl-worker"; // = worker_main.ts WORKER_TAG
 

@@ -1,44 +1,11 @@
 import { strict as assert } from "node:assert";
-import { foldsFor, planJobs, resolveVariants } from "./plan.ts";
 import type { ProgressView } from "./progress.ts";
-import { validateExperiment } from "./spec.ts";
 import { RunStore } from "./store.ts";
-import { deps, standInDataset } from "./testdata/stand_in_deps.ts";
+import { tinyLosoJobs, tinyLosoSpec } from "./testdata/loso_spec.ts";
 import { runInWorkers } from "./workers.ts";
 
-const spec = validateExperiment({
-  name: "tiny-pool",
-  dataset: {
-    name: "synthetic-3db",
-    imageSize: 8,
-    options: { perClass: 2, subjects: 4 },
-  },
-  protocol: { kind: "loso" },
-  validation: { kind: "none" },
-  model: { head: "linear" },
-  train: {
-    epochs: 1,
-    batchSize: 4,
-    optimizer: { lr: 0.1 },
-    earlyStopping: null,
-  },
-  seeds: [1],
-  backend: "cpu",
-});
-
-async function jobs() {
-  const ds = await standInDataset({
-    name: "synthetic-3db",
-    imageSize: 8,
-    channels: "uv",
-    options: spec.dataset.options ?? undefined,
-  });
-  return planJobs(
-    spec,
-    resolveVariants(spec, deps),
-    foldsFor(spec.protocol, ds.samples),
-  );
-}
+const spec = tinyLosoSpec({ name: "tiny-pool", lr: 0.1, seeds: [1] });
+const jobs = () => tinyLosoJobs(spec);
 
 Deno.test("job workers keep their message handler when their dependencies import data/pipeline.ts", async () => {
   const out = await Deno.makeTempDir();

@@ -23,7 +23,6 @@ import {
   type FlowDataset,
   listDatasets,
   loadFlowDataset,
-  SYNTHETIC_FLAVOURS,
   type SyntheticFlavour,
   writeSyntheticCorpus,
 } from "../data/mod.ts";
@@ -223,7 +222,9 @@ export async function main(args: string[]): Promise<number> {
     const [name, root, ...rest] = positionals;
     if (!name) throw new Error("missing <dataset> (see --help)");
     if (rest.length) throw new Error(`unexpected arguments: ${rest.join(" ")}`);
-    const synthetic = (SYNTHETIC_FLAVOURS as readonly string[]).includes(name);
+    const synthetic = listDatasets().some((d) =>
+      d.name === name && d.kind === "synthetic"
+    );
     const synthOptions: Record<string, unknown> = {};
     const seed = intArg("seed", v.seed, 0, 2 ** 31);
     const renderSize = intArg("render-size", v["render-size"], 24, 1024);

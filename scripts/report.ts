@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { writeExperimentReport } from "../dsl/interpret.ts";
+import { writeExperimentReport } from "../dsl/report_input.ts";
 import { openStudy, studyUsage } from "../dsl/launcher/study.ts";
 import { reportError } from "./run.ts";
 

@@ -28,17 +28,14 @@
  * them here (`dsl/launcher/submit.ts`; `--help` lists its flags).
  *
  * The environment variable `MERBA_DEPS` may name a module exporting `deps`
- * (see `dsl/interpret.ts`) to run with stand-in dependencies (tests).
+ * (see `dsl/deps.ts`) to run with stand-in dependencies (tests).
  *
  * @module
  */
 import { CliError, SpecError } from "../dsl/errors.ts";
-import {
-  formatPlan,
-  loadDeps,
-  previewPlan,
-  runExperiment,
-} from "../dsl/interpret.ts";
+import { loadDeps } from "../dsl/deps.ts";
+import { formatPlan, runExperiment } from "../dsl/interpret.ts";
+import { previewPlan } from "../dsl/prepare.ts";
 import {
   attributeSets,
   optionOrigins,
@@ -51,10 +48,7 @@ import { resolveWithDefaultBackend } from "../dsl/default_backend.ts";
 export { backendUnset } from "../dsl/default_backend.ts";
 import type { ReportInput } from "../dsl/report/types.ts";
 import { formatResultTable, summarizeReport } from "../dsl/report/table.ts";
-import {
-  kernelSetLabel,
-  type KernelSetSource,
-} from "../model/backend/kernel_set.ts";
+import { backendKernelSet } from "../dsl/store.ts";
 import {
   chooseLauncher,
   LAUNCHER_USAGE,
@@ -145,22 +139,10 @@ export function explainError(
 }
 
 /**
- * The kernel set of what the backend initialisation reported
- * (`kernelSetLabel`: its name, `+openblas` when BLAS kernels serve it);
- * stand-in dependencies that report a bare backend name get that name.
- */
-export function kernelSetOf(info: unknown): string {
-  if (typeof info === "string") return info;
-  const i = info as KernelSetSource | null;
-  if (!i || typeof i.name !== "string") return "unknown";
-  return kernelSetLabel(i);
-}
-
-/**
  * The start-of-run line naming the kernel set that runs and, on a slow
  * path, how to get the fast one.
  *
- * @param kernelSet the label (see {@link kernelSetOf}).
+ * @param kernelSet the label (see `backendKernelSet` in `dsl/store.ts`).
  * @param blasSetting `MERBA_BLAS` as set (`0`/`off`/`false` turn BLAS off).
  */
 export function kernelLine(kernelSet: string, blasSetting?: string): string {
@@ -261,7 +243,9 @@ export async function main(args: string[]): Promise<number> {
       spec.backend,
     );
     console.log(startBanner(spec, opts.preset, opts.out));
-    console.log(kernelLine(kernelSetOf(backend), Deno.env.get("MERBA_BLAS")));
+    console.log(
+      kernelLine(backendKernelSet(backend), Deno.env.get("MERBA_BLAS")),
+    );
     const controller = new AbortController();
     let interrupts = 0;
     const onSigint = () => {
@@ -287,6 +271,7 @@ export async function main(args: string[]): Promise<number> {
         signal: controller.signal,
         file: opts.spec,
         depsModule,
+        backend,
         noRedo: opts.noRedo,
         allowMixedKernels: opts.allowMixedKernels,
         log: (line) => console.log(line),

@@ -1,6 +1,7 @@
 import { strict as assert } from "node:assert";
 import * as tf from "@tensorflow/tfjs";
-import { kernelLine, kernelSetOf, startBanner, wasmHeapBytes } from "./run.ts";
+import { backendKernelSet } from "../dsl/store.ts";
+import { kernelLine, startBanner, wasmHeapBytes } from "./run.ts";
 
 Deno.test("startBanner says when the data is the synthetic test-bed and which preset runs", () => {
   const spec = {
@@ -43,13 +44,13 @@ Deno.test("wasmHeapBytes reads the wasm heap only when wasm is the active backen
   if (previous && previous !== "cpu") await tf.setBackend(previous);
 });
 
-Deno.test("kernelSetOf labels a backend by name and BLAS; kernelLine says how to get off a slow path", () => {
+Deno.test("backendKernelSet labels a backend by name and BLAS; kernelLine says how to get off a slow path", () => {
   assert.equal(
-    kernelSetOf({ name: "wasm", blas: { path: "x" } }),
+    backendKernelSet({ name: "wasm", blas: { path: "x" } }),
     "wasm+openblas",
   );
-  assert.equal(kernelSetOf({ name: "wasm", blas: null }), "wasm");
-  assert.equal(kernelSetOf("cpu"), "cpu");
+  assert.equal(backendKernelSet({ name: "wasm", blas: null }), "wasm");
+  assert.equal(backendKernelSet("cpu"), "cpu");
   assert.match(
     kernelLine("wasm+openblas"),
     /kernels: wasm\+openblas — .*fast CPU path/,

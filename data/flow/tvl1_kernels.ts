@@ -10,8 +10,8 @@
  * turns OpenCV's border cases of the divergence into the interior formula.
  * Every operation is rounded to float32 (`Math.fround`) in OpenCV's order,
  * so these kernels give the same bits as OpenCV's scalar code and as the
- * WebAssembly SIMD kernels of `tvl1_simd.wat` (which are 3–4× faster and used
- * when available).
+ * WebAssembly SIMD kernels of `tvl1_simd.wat` (which are faster and used
+ * when available; `scripts/bench/README`).
  *
  * @module
  */

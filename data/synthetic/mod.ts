@@ -38,14 +38,9 @@
  * annotation files in the layouts that data/adapters reads (DFME split CSVs,
  * or a MEGC2019 composite CSV with the generic clip layout); see corpus.ts.
  *
- * Defaults (192 / 170 clips, 64 px render) took 5.8 s / 6.1 s to load the
- * first time (TV-L1 with OpenCV's default options dominates, ≈ 30–35 ms a
- * clip) and 0.02 s from the flow cache, measured with
- * `loadSyntheticDataset` at imageSize 32 on this 2-core machine while other
- * jobs loaded it (load average ≈ 8.5). A nearest-class-mean classifier on
- * pooled, mean-subtracted 32×32 flows reaches about 0.5–0.6 accuracy on the
- * held-out subjects of synthetic-dfme (chance 1/7) and about 0.7 UAR under
- * LOSO on synthetic-3db (seed 1 defaults): learnable, not trivial.
+ * The first load computes TV-L1 flows (most of its time); later loads
+ * read the flow cache. Both flavours are learnable but not trivial
+ * (load times and a nearest-class-mean baseline: `scripts/bench/README`).
  *
  * @module
  */

@@ -9,7 +9,8 @@
  */
 import { resolve } from "node:path";
 import { CliError } from "../errors.ts";
-import { type Deps, loadDeps, prepare, type Prepared } from "../interpret.ts";
+import { type Deps, loadDeps } from "../deps.ts";
+import { prepare, type Prepared } from "../prepare.ts";
 import { loadRawSpec } from "../load.ts";
 import { parseRunArgs, type RunArgs } from "../overrides.ts";
 import { resolveWithDefaultBackend } from "../default_backend.ts";

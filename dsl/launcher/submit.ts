@@ -15,12 +15,9 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  type Deps,
-  loadDeps,
-  prepare,
-  writeExperimentReport,
-} from "../interpret.ts";
+import { type Deps, loadDeps } from "../deps.ts";
+import { prepare } from "../prepare.ts";
+import { writeExperimentReport } from "../report_input.ts";
 import type { RunArgs } from "../overrides.ts";
 import type { Job } from "../plan.ts";
 import type { Experiment } from "../schema.ts";

@@ -126,16 +126,10 @@ type ResvgCtor = new (
 
 let resvgCtor: ResvgCtor | undefined;
 
-/**
- * Loads resvg. The module name is computed so that type checking does not
- * pull in resvg's declarations, which reference its bundled `@types/node`
- * 14; that version lacks `node:assert/strict` and would break the type
- * check of every test module checked together with this one.
- */
+/** Loads resvg (on first use: only reports with figures need it). */
 async function loadResvg(): Promise<ResvgCtor> {
   if (!resvgCtor) {
-    const name = ["@resvg", "resvg-js"].join("/");
-    const mod = await import(name);
+    const mod = await import("@resvg/resvg-js");
     resvgCtor = mod.Resvg as ResvgCtor;
   }
   return resvgCtor;

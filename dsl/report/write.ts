@@ -26,6 +26,7 @@ import {
   type CurveRun,
   curvesSpec,
   findFonts,
+  type FontInfo,
   renderSvg,
   svgToPng,
 } from "./charts.ts";
@@ -148,7 +149,7 @@ export async function writeReport(
   const summary = summarizeReport(input);
   const font = findFonts();
   const written: string[] = [];
-  const write = async (rel: string, data: string | Uint8Array) => {
+  const write: WriteFile = async (rel, data) => {
     const path = join(outDir, rel);
     await writeFileAtomic(path, data);
     written.push(path);
@@ -160,7 +161,55 @@ export async function writeReport(
   const table = markdownTable(summary);
   await write(`${base}.csv`, csvTable(summary));
   await write(`${base}.json`, jsonReport(summary));
+  const page: Page = {
+    input,
+    summary,
+    base,
+    table,
+    confusion: await writeConfusionFigures(summary, font, write),
+    curves: await writeCurveFigures(input, font, write),
+    notes: reportNotes(summary, font),
+    warning: kernelWarning(summary),
+  };
+  await write(`${base}.md`, markdownPage(page));
+  await write("index.md", indexPage(page));
+  await write("index.html", htmlPage(page));
 
+  const meta = {
+    generatedAt: new Date().toISOString(),
+    report: input.name,
+    font: font.files.length > 0 ? font.files[0] : null,
+    fontNote: font.note,
+    versions: { deno: Deno.version.deno },
+  };
+  await write("meta.json", JSON.stringify(meta, null, 2) + "\n");
+  return written;
+}
+
+/** Writes a file of the report (path relative to its folder). */
+type WriteFile = (rel: string, data: string | Uint8Array) => Promise<void>;
+
+/** What the three pages (markdown table, index, HTML) are made of. */
+interface Page {
+  input: ReportInput;
+  summary: ReportSummary;
+  /** the file name stem of the table files. */
+  base: string;
+  /** the markdown table. */
+  table: string;
+  confusion: Figure[];
+  curves: Figure[];
+  notes: string[];
+  /** the mixed-kernel-set warning, if any. */
+  warning: string | null;
+}
+
+/** One confusion matrix per row that has results (SVG and PNG). */
+async function writeConfusionFigures(
+  summary: ReportSummary,
+  font: FontInfo,
+  write: WriteFile,
+): Promise<Figure[]> {
   const variantSlugs = uniqueSlugs(summary.rows.map((r) => r.variant));
   const confusion: Figure[] = [];
   for (const row of summary.rows) {
@@ -180,7 +229,15 @@ export async function writeReport(
       png: `confusion/${name}.png`,
     });
   }
+  return confusion;
+}
 
+/** One learning-curve chart per variant with recorded epochs (SVG and PNG). */
+async function writeCurveFigures(
+  input: ReportInput,
+  font: FontInfo,
+  write: WriteFile,
+): Promise<Figure[]> {
   const curves: Figure[] = [];
   const curveMetric = input.metrics[0];
   const curveVariants = [...new Set(input.curves.map((c) => c.variant))];
@@ -206,7 +263,11 @@ export async function writeReport(
       png: `curves/${name}.png`,
     });
   }
+  return curves;
+}
 
+/** The notes under the table: how to read it, absent classes, fonts. */
+function reportNotes(summary: ReportSummary, font: FontInfo): string[] {
   const absentNotes = summary.rows
     .filter((r) => r.absent.length > 0)
     .map((r) =>
@@ -218,7 +279,7 @@ export async function writeReport(
     a,
     b,
   ) => a - b);
-  const notes = [
+  return [
     `Ours: mean over seeds of the metric computed on all folds' predictions concatenated, then its 95% interval [lo, hi]: ${summary.bootstrap.method}; ${summary.bootstrap.resamples} resamples of the ${
       subjects.join("/")
     } test subjects, seeded (report seed ${summary.bootstrap.seed}). The interval covers which test subjects happened to be in the data, not the training seeds (their standard deviation is in the CSV and JSON). ${
@@ -231,62 +292,72 @@ export async function writeReport(
       : []),
     ...(font.note ? [`Figures: ${font.note}.`] : []),
   ];
-  const warning = kernelWarning(summary);
-  const loud = warning ? [`**${warning}**`, ""] : [];
-  const md = [
-    `# ${input.name}`,
+}
+
+/** The table page (`<name>.md`). */
+function markdownPage(p: Page): string {
+  const loud = p.warning ? [`**${p.warning}**`, ""] : [];
+  return [
+    `# ${p.input.name}`,
     "",
-    input.description,
+    p.input.description,
     "",
-    `Dataset: ${input.dataset}. Classes: ${input.classes.join(", ")}.`,
+    `Dataset: ${p.input.dataset}. Classes: ${p.input.classes.join(", ")}.`,
     "",
     ...loud,
-    table,
-    `${summary.conclusion}`,
+    p.table,
+    `${p.summary.conclusion}`,
     "",
-    ...notes.map((n) => (n.startsWith("- ") ? n : `${n}\n`)),
+    ...p.notes.map((n) => (n.startsWith("- ") ? n : `${n}\n`)),
     "",
   ].join("\n");
-  await write(`${base}.md`, md);
+}
 
-  const index = [
-    `# Report: ${input.name}`,
+/** The markdown index (`index.md`): the table, links to files and figures. */
+function indexPage(p: Page): string {
+  const base = p.base;
+  const loud = p.warning ? [`**${p.warning}**`, ""] : [];
+  return [
+    `# Report: ${p.input.name}`,
     "",
-    input.description,
+    p.input.description,
     "",
     `- Table: [${base}.md](${base}.md) · [CSV](${base}.csv) · [JSON](${base}.json) · [HTML](index.html)`,
     `- Run information: [meta.json](meta.json)`,
     "",
     ...loud,
-    table,
-    `${summary.conclusion}`,
+    p.table,
+    `${p.summary.conclusion}`,
     "",
     "## Confusion matrices",
     "",
-    ...(confusion.length === 0
+    ...(p.confusion.length === 0
       ? ["(none)"]
-      : confusion.map((f) =>
+      : p.confusion.map((f) =>
         `- ${f.title}: [SVG](${f.svg}) · [PNG](${f.png})`
       )),
     "",
     "## Learning curves",
     "",
-    ...(curves.length === 0
+    ...(p.curves.length === 0
       ? ["(none)"]
-      : curves.map((f) => `- ${f.title}: [SVG](${f.svg}) · [PNG](${f.png})`)),
+      : p.curves.map((f) => `- ${f.title}: [SVG](${f.svg}) · [PNG](${f.png})`)),
     "",
-    ...notes.map((n) => (n.startsWith("- ") ? n : `${n}\n`)),
+    ...p.notes.map((n) => (n.startsWith("- ") ? n : `${n}\n`)),
     "",
   ].join("\n");
-  await write("index.md", index);
+}
 
+/** The HTML page (`index.html`): the table and the figures inline. */
+function htmlPage(p: Page): string {
+  const { input, summary, base, warning } = p;
   const fig = (f: Figure) =>
     `<figure><img src="${htmlEscape(f.svg)}" alt="${
       htmlEscape(f.title)
     }"><figcaption>${htmlEscape(f.title)} (<a href="${
       htmlEscape(f.png)
     }">PNG</a>)</figcaption></figure>`;
-  const html = `<!DOCTYPE html>
+  return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -311,23 +382,12 @@ ${
       : ""
   }${htmlTable(summary)}
 <p>${htmlEscape(summary.conclusion)}</p>
-${notes.map((n) => `<p>${htmlEscape(n)}</p>`).join("\n")}
+${p.notes.map((n) => `<p>${htmlEscape(n)}</p>`).join("\n")}
 <h2>Confusion matrices</h2>
-${confusion.map(fig).join("\n")}
+${p.confusion.map(fig).join("\n")}
 <h2>Learning curves</h2>
-${curves.map(fig).join("\n")}
+${p.curves.map(fig).join("\n")}
 </body>
 </html>
 `;
-  await write("index.html", html);
-
-  const meta = {
-    generatedAt: new Date().toISOString(),
-    report: input.name,
-    font: font.files.length > 0 ? font.files[0] : null,
-    fontNote: font.note,
-    versions: { deno: Deno.version.deno },
-  };
-  await write("meta.json", JSON.stringify(meta, null, 2) + "\n");
-  return written;
 }

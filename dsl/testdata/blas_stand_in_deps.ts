@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Deps } from "../interpret.ts";
+import type { Deps } from "../deps.ts";
 import { deps as standIn } from "./stand_in_deps.ts";
 
 /** The stand-in deps; `initBackend` reports a BLAS setting. */

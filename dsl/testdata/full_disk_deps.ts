@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Deps } from "../interpret.ts";
+import type { Deps } from "../deps.ts";
 import { deps as standIn } from "./stand_in_deps.ts";
 
 const noSpace = () => new Error("No space left on device (os error 28)");

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Deps } from "../interpret.ts";
+import type { Deps } from "../deps.ts";
 import { deps as base } from "./stand_in_deps.ts";
 
 let lost = false;

@@ -24,7 +24,7 @@ import type {
   TrainResult,
 } from "../../train/types.ts";
 import type { ReportInput } from "../report/types.ts";
-import type { DatasetKnowledge, Deps } from "../interpret.ts";
+import type { DatasetKnowledge, Deps } from "../deps.ts";
 import { computeMetrics } from "../../train/metrics.ts";
 import { Rng } from "../../train/rng.ts";
 import {

@@ -1,5 +1,5 @@
 /**
- * The GPU check (issue 15): one time-boxed run that proves and measures the
+ * The GPU check: one time-boxed run that proves and measures the
  * webgpu path on the machine it runs on, and writes `check.json` into
  * `--out` (rewritten after every stage, so a run stopped early keeps what
  * finished). `scripts/gpu/check.sh` unpacks what travelled and calls this;

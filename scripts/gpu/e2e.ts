@@ -148,7 +148,7 @@ export async function main(args: string[]): Promise<number> {
       const deps = join(dir, "project", ".e2e_deps.ts");
       await Deno.writeTextFile(
         deps,
-        `import { loadDeps } from "./dsl/interpret.ts";
+        `import { loadDeps } from "./dsl/deps.ts";
 const all = await loadDeps();
 delete all.saveSafetensors;
 /** the project's dependencies without weight saving. */

@@ -8,8 +8,7 @@
  */
 export {
   type Compressor,
-  DYNAMIC_PACKAGES,
-  DYNAMIC_ROOTS,
+  ENTRY_ROOTS,
   EXTRA_FILES,
   keepNpmFile,
   type ModuleGraph,

@@ -10,8 +10,8 @@
  *   xz/gzip to unpack it). The compressed binary is cached under
  *   `.cache/gpu/` keyed by its SHA-256, so repacking is fast.
  * - `payload.tar.xz`: the project source files the run's module graph uses
- *   (`deno info --json` over the CLI, the spec and the interpreter's
- *   dynamically imported modules), the spec, `deno.json` with its import map
+ *   (`deno info --json` over the CLI, the spec, the other programs `run.sh`
+ *   starts and the Worker entries), the spec, `deno.json` with its import map
  *   reduced to the npm packages shipped, `deno.lock`, and
  *   `node_modules/.deno` entries for exactly those packages and their
  *   dependency closure, pruned of source maps, type declarations, docs,
@@ -143,23 +143,15 @@ export interface PackResult {
 }
 
 /**
- * Modules the interpreter imports by computed specifiers, which a static
- * module graph cannot see: each is added as a graph root when present.
+ * Roots of the shipped module graph, when present: the programs `run.sh`
+ * starts, and the Worker entry modules. A module graph follows imports
+ * (literal dynamic ones too) but not `new Worker(url)`, so the workers'
+ * entries are listed here.
  */
-export const DYNAMIC_ROOTS: readonly string[] = [
+export const ENTRY_ROOTS: readonly string[] = [
   "scripts/run.ts",
-  "dsl/interpret.ts",
-  "dsl/workers.ts",
   "dsl/worker_main.ts",
   "data/pipeline_worker.ts",
-  "dsl/progress.ts",
-  "train/train.ts",
-  "train/metrics.ts",
-  "dsl/report/mod.ts",
-  "model/mod.ts",
-  "model/backend/runtime.ts",
-  "data/mod.ts",
-  "data/pipeline.ts",
   "scripts/bench/gpu_bench.ts",
   "scripts/gpu/determinism.ts",
   "scripts/gpu/check.ts",
@@ -175,16 +167,6 @@ export const EXTRA_FILES: readonly string[] = [
   "scripts/bench/gpu_torch.py",
   "model/testdata/gen_fixtures.py",
 ];
-
-/**
- * npm packages imported through computed module names (so that type checking
- * does not see them), keyed by the project file doing so: shipped when that
- * file is in the graph.
- */
-export const DYNAMIC_PACKAGES: Readonly<Record<string, readonly string[]>> = {
-  "dsl/progress.ts": ["cli-progress"],
-  "dsl/report/charts.ts": ["@resvg/resvg-js"],
-};
 
 const TFJS_SCOPE = "@tensorflow";
 /** Top-level package folders pruned (never deeper: e.g. yaml's dist/doc is code). */
@@ -303,8 +285,7 @@ export interface ModuleGraph {
 
 /**
  * The module graph of `roots` (project-relative `.ts` files) as `deno info
- * --json` reports it, resolved with the project's `deno.json`. Also adds the
- * packages of {@link DYNAMIC_PACKAGES} whose importing file is in the graph.
+ * --json` reports it, resolved with the project's `deno.json`.
  */
 export async function moduleGraph(
   root: string,
@@ -352,9 +333,6 @@ export async function moduleGraph(
         const at = s.indexOf("@", s.startsWith("@") ? 1 : 0);
         npm.add(at < 0 ? s.split("/")[0] : s.slice(0, at));
       }
-    }
-    for (const [file, pkgs] of Object.entries(DYNAMIC_PACKAGES)) {
-      if (files.has(file)) pkgs.forEach((p) => npm.add(p));
     }
     return { files: [...files].sort(), npm: [...npm].sort() };
   } finally {
@@ -714,13 +692,24 @@ async function denoVersion(binary: string): Promise<string> {
   return m[1];
 }
 
-/**
- * Builds the archive described in the module docs. Throws, naming the
- * field, on a bad option; throws (and removes the archive) when it is over
- * the size limit.
- */
-export async function packRun(options: PackOptions): Promise<PackResult> {
-  const log = options.log ?? (() => {});
+/** {@link PackOptions} checked, with defaults filled in. */
+interface Checked {
+  root: string;
+  compress: Compressor;
+  level: number;
+  maxMiB: number;
+  /** the spec file, absolute. */
+  specAbs: string;
+  /** where the spec lies in the shipped project. */
+  specRel: string;
+  /** the spec lies inside the project (its own path is kept). */
+  specInside: boolean;
+  /** the spec is a module (its imports join the graph). */
+  isTs: boolean;
+}
+
+/** Checks the options, naming the flag of a bad one. */
+async function checkOptions(options: PackOptions): Promise<Checked> {
   const root = resolve(options.root);
   const compress = options.compress ?? "xz";
   if (!(compress in EXT)) {
@@ -767,30 +756,198 @@ export async function packRun(options: PackOptions): Promise<PackResult> {
     }
     specRel = `specs/${basename(specAbs)}`;
   }
-  const denoBinary = options.denoBinary ?? Deno.execPath();
-  const cacheDir = options.cacheDir ?? join(root, ".cache", "gpu");
+  return {
+    root,
+    compress,
+    level,
+    maxMiB,
+    specAbs,
+    specRel,
+    specInside,
+    isTs,
+  };
+}
 
-  // 1. module graph and npm closure
-  const roots = [];
-  for (const r of DYNAMIC_ROOTS) if (await exists(join(root, r))) roots.push(r);
-  if (isTs && specInside) roots.push(specRel);
-  log(`module graph of ${roots.length} roots…`);
-  const graph = await moduleGraph(root, roots);
-  const config = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
-  const importMap: Record<string, string> = config.imports ?? {};
-  const wanted = new Set([...graph.npm, ...(options.includePackages ?? [])]);
+/**
+ * The import map entries of the npm packages shipped: those the graph
+ * requests and those asked for (`--include-package`).
+ */
+function shippedImports(
+  importMap: Record<string, string>,
+  graph: ModuleGraph,
+  include: readonly string[],
+): Record<string, string> {
+  const wanted = new Set([...graph.npm, ...include]);
   const imports: Record<string, string> = {};
   for (const [k, v] of Object.entries(importMap)) {
     const m = /^npm:(@?[^@]+)@/.exec(v);
     if (m && (wanted.has(m[1]) || wanted.has(k))) imports[k] = v;
   }
-  for (const name of options.includePackages ?? []) {
+  for (const name of include) {
     if (!(name in importMap)) {
       throw new Error(
         `gpu:pack: --include-package ${name} is not in deno.json's imports`,
       );
     }
   }
+  return imports;
+}
+
+/**
+ * Copies the project's sources (the graph's files, `deno.lock`, the
+ * {@link EXTRA_FILES}, the spec) and writes the reduced `deno.json` into
+ * `proj`; returns the shipped paths.
+ */
+async function stageSources(
+  proj: string,
+  c: Checked,
+  graph: ModuleGraph,
+  shippedConfig: Record<string, unknown>,
+): Promise<Set<string>> {
+  const root = c.root;
+  const sources = new Set(graph.files);
+  for (const f of ["deno.lock", ...EXTRA_FILES]) {
+    if (await exists(join(root, f))) sources.add(f);
+  }
+  for (const f of sources) {
+    await Deno.mkdir(dirname(join(proj, f)), { recursive: true });
+    await Deno.copyFile(join(root, f), join(proj, f));
+  }
+  if (!c.isTs || !c.specInside) {
+    await Deno.mkdir(dirname(join(proj, c.specRel)), { recursive: true });
+    await Deno.copyFile(c.specAbs, join(proj, c.specRel));
+    sources.add(c.specRel);
+  }
+  await Deno.writeTextFile(
+    join(proj, "deno.json"),
+    JSON.stringify(shippedConfig, null, 2) + "\n",
+  );
+  sources.add("deno.json");
+  return sources;
+}
+
+/**
+ * Copies the npm closure's `node_modules/.deno` entries (pruned) to
+ * `nmDest`, drops links to packages not shipped and links the top-level
+ * names; returns what each package kept.
+ */
+async function stageNodeModules(
+  root: string,
+  nmDest: string,
+  closure: { keys: string[]; top: Record<string, string> },
+): Promise<PackedPackage[]> {
+  const nmSrc = join(root, "node_modules");
+  const packages: PackedPackage[] = [];
+  const keySet = new Set(closure.keys);
+  for (const key of closure.keys) {
+    packages.push(
+      await copyPackage(
+        join(nmSrc, ".deno", key),
+        join(nmDest, ".deno", key),
+        key,
+      ),
+    );
+  }
+  // drop dependency links to packages not shipped (uninstalled optional platforms)
+  for (const key of closure.keys) {
+    const inner = join(nmDest, ".deno", key, "node_modules");
+    for (const dep of await listNodeModules(inner)) {
+      const p = join(inner, dep);
+      const st = await Deno.lstat(p);
+      if (!st.isSymlink) continue;
+      const k = keyOfLink(nmDest, p, await Deno.readLink(p));
+      if (!keySet.has(k)) await Deno.remove(p);
+    }
+  }
+  for (const [name, key] of Object.entries(closure.top)) {
+    const link = join(nmDest, name);
+    await Deno.mkdir(dirname(link), { recursive: true });
+    const target = relative(
+      dirname(link),
+      join(nmDest, ".deno", key, "node_modules", name),
+    );
+    await Deno.symlink(target, link);
+  }
+  return packages;
+}
+
+/** A reproducible tar of `dir`'s `member` (sorted, zero times and owners). */
+function tarArgs(archive: string, dir: string, member: string): string[] {
+  return [
+    "--sort=name",
+    "--mtime=@0",
+    "--owner=0",
+    "--group=0",
+    "--numeric-owner",
+    "-cf",
+    archive,
+    "-C",
+    dir,
+    member,
+  ];
+}
+
+/**
+ * Writes `SHA256SUMS` and `MANIFEST.json` into `out` and tars `out` to
+ * `archive`, with the archive's own size recorded in the manifest.
+ */
+async function writeArchive(
+  out: string,
+  archive: string,
+  manifest: PackManifest,
+): Promise<number> {
+  const sums = [];
+  for (const f of [manifest.deno.file, manifest.payload.file, "run.sh"]) {
+    sums.push(`${await sha256File(join(out, f))}  ${f}`);
+  }
+  await Deno.writeTextFile(join(out, "SHA256SUMS"), sums.join("\n") + "\n");
+  const writeManifest = () =>
+    Deno.writeTextFile(
+      join(out, "MANIFEST.json"),
+      JSON.stringify(manifest, null, 2) + "\n",
+    );
+  await writeManifest();
+  await Deno.mkdir(dirname(archive), { recursive: true });
+  const args = tarArgs(archive, dirname(out), basename(out));
+  await exec("tar", args);
+  // record the archive size in the manifest (tar pads to 10 KiB records, so
+  // rewriting a few digits does not change the size; checked below)
+  manifest.archive.bytes = (await Deno.stat(archive)).size;
+  await writeManifest();
+  await exec("tar", args);
+  const size = (await Deno.stat(archive)).size;
+  if (size !== manifest.archive.bytes) {
+    manifest.archive.bytes = size;
+    await writeManifest();
+    await exec("tar", args);
+  }
+  return size;
+}
+
+/**
+ * Builds the archive described in the module docs. Throws, naming the
+ * field, on a bad option; throws (and removes the archive) when it is over
+ * the size limit.
+ */
+export async function packRun(options: PackOptions): Promise<PackResult> {
+  const log = options.log ?? (() => {});
+  const c = await checkOptions(options);
+  const { root, compress, level, maxMiB, specRel } = c;
+  const denoBinary = options.denoBinary ?? Deno.execPath();
+  const cacheDir = options.cacheDir ?? join(root, ".cache", "gpu");
+
+  // 1. module graph and npm closure
+  const roots = [];
+  for (const r of ENTRY_ROOTS) if (await exists(join(root, r))) roots.push(r);
+  if (c.isTs && c.specInside) roots.push(specRel);
+  log(`module graph of ${roots.length} roots…`);
+  const graph = await moduleGraph(root, roots);
+  const config = JSON.parse(await Deno.readTextFile(join(root, "deno.json")));
+  const imports = shippedImports(
+    config.imports ?? {},
+    graph,
+    options.includePackages ?? [],
+  );
   const topNames = Object.values(imports).map((v) =>
     /^npm:(@?[^@]+)@/.exec(v)![1]
   );
@@ -807,58 +964,12 @@ export async function packRun(options: PackOptions): Promise<PackResult> {
   try {
     const proj = join(stage, "project");
     await Deno.mkdir(proj);
-    const sources = new Set(graph.files);
-    for (const f of ["deno.lock", ...EXTRA_FILES]) {
-      if (await exists(join(root, f))) sources.add(f);
-    }
-    for (const f of sources) {
-      await Deno.mkdir(dirname(join(proj, f)), { recursive: true });
-      await Deno.copyFile(join(root, f), join(proj, f));
-    }
-    if (!isTs || !specInside) {
-      await Deno.mkdir(dirname(join(proj, specRel)), { recursive: true });
-      await Deno.copyFile(specAbs, join(proj, specRel));
-      sources.add(specRel);
-    }
-    const shipped = { ...config, imports };
-    await Deno.writeTextFile(
-      join(proj, "deno.json"),
-      JSON.stringify(shipped, null, 2) + "\n",
+    const sources = await stageSources(proj, c, graph, { ...config, imports });
+    const packages = await stageNodeModules(
+      root,
+      join(proj, "node_modules"),
+      closure,
     );
-    sources.add("deno.json");
-    const nmSrc = join(root, "node_modules");
-    const nmDest = join(proj, "node_modules");
-    const packages: PackedPackage[] = [];
-    const keySet = new Set(closure.keys);
-    for (const key of closure.keys) {
-      packages.push(
-        await copyPackage(
-          join(nmSrc, ".deno", key),
-          join(nmDest, ".deno", key),
-          key,
-        ),
-      );
-    }
-    // drop dependency links to packages not shipped (uninstalled optional platforms)
-    for (const key of closure.keys) {
-      const inner = join(nmDest, ".deno", key, "node_modules");
-      for (const dep of await listNodeModules(inner)) {
-        const p = join(inner, dep);
-        const st = await Deno.lstat(p);
-        if (!st.isSymlink) continue;
-        const k = keyOfLink(nmDest, p, await Deno.readLink(p));
-        if (!keySet.has(k)) await Deno.remove(p);
-      }
-    }
-    for (const [name, key] of Object.entries(closure.top)) {
-      const link = join(nmDest, name);
-      await Deno.mkdir(dirname(link), { recursive: true });
-      const target = relative(
-        dirname(link),
-        join(nmDest, ".deno", key, "node_modules", name),
-      );
-      await Deno.symlink(target, link);
-    }
 
     // 3. payload and deno binary
     const ext = EXT[compress];
@@ -866,18 +977,7 @@ export async function packRun(options: PackOptions): Promise<PackResult> {
     const out = join(stage, "merba-gpu");
     await Deno.mkdir(out);
     const tarPath = join(stage, "payload.tar");
-    await exec("tar", [
-      "--sort=name",
-      "--mtime=@0",
-      "--owner=0",
-      "--group=0",
-      "--numeric-owner",
-      "-cf",
-      tarPath,
-      "-C",
-      proj,
-      ".",
-    ]);
+    await exec("tar", tarArgs(tarPath, proj, "."));
     const payloadBytes = (await Deno.stat(tarPath)).size;
     log(
       `payload ${
@@ -948,43 +1048,8 @@ export async function packRun(options: PackOptions): Promise<PackResult> {
       },
       archive: { bytes: 0, limitBytes },
     };
-    const sums = [];
-    for (const f of [denoFile, payloadFile, "run.sh"]) {
-      sums.push(`${await sha256File(join(out, f))}  ${f}`);
-    }
-    await Deno.writeTextFile(join(out, "SHA256SUMS"), sums.join("\n") + "\n");
-    const writeManifest = () =>
-      Deno.writeTextFile(
-        join(out, "MANIFEST.json"),
-        JSON.stringify(manifest, null, 2) + "\n",
-      );
-    await writeManifest();
     const archive = resolve(options.out);
-    await Deno.mkdir(dirname(archive), { recursive: true });
-    const tarArgs = [
-      "--sort=name",
-      "--mtime=@0",
-      "--owner=0",
-      "--group=0",
-      "--numeric-owner",
-      "-cf",
-      archive,
-      "-C",
-      stage,
-      "merba-gpu",
-    ];
-    await exec("tar", tarArgs);
-    // record the archive size in the manifest (tar pads to 10 KiB records, so
-    // rewriting a few digits does not change the size; checked below)
-    manifest.archive.bytes = (await Deno.stat(archive)).size;
-    await writeManifest();
-    await exec("tar", tarArgs);
-    const size = (await Deno.stat(archive)).size;
-    if (size !== manifest.archive.bytes) {
-      manifest.archive.bytes = size;
-      await writeManifest();
-      await exec("tar", tarArgs);
-    }
+    const size = await writeArchive(out, archive, manifest);
     if (size > limitBytes) {
       await Deno.remove(archive);
       throw new Error(
