@@ -21,6 +21,17 @@ const SPECS = [
   "experiments/table7.yaml",
 ];
 
+/**
+ * This process's environment without `MERBA_DEPS`: other test files of the
+ * same `deno test` point it at stand-ins, and the smoke runs are the real
+ * engine's.
+ */
+function realEngineEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.MERBA_DEPS;
+  return env;
+}
+
 async function runSmoke(spec: string, out: string): Promise<void> {
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
@@ -36,6 +47,8 @@ async function runSmoke(spec: string, out: string): Promise<void> {
       out,
     ],
     cwd: ROOT,
+    clearEnv: true,
+    env: realEngineEnv(),
     stdout: "piped",
     stderr: "piped",
   });
