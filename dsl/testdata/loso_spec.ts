@@ -6,11 +6,9 @@
  * @module
  */
 import type { Job } from "../plan.ts";
-import { planJobs, resolveVariants } from "../plan.ts";
-import { foldsFor } from "../protocols.ts";
 import type { Experiment } from "../schema.ts";
 import { validateExperiment } from "../spec.ts";
-import { deps, standInDataset } from "./stand_in_deps.ts";
+import { planOnStandIn } from "./plan_helper.ts";
 
 /** What differs between the tests' specs. */
 export interface LosoSpecOptions {
@@ -56,15 +54,5 @@ export async function tinyLosoJobs(
   spec: Experiment,
   only?: string[],
 ): Promise<Job[]> {
-  const ds = await standInDataset({
-    name: "synthetic-3db",
-    imageSize: 8,
-    channels: "uv",
-    options: spec.dataset.options ?? undefined,
-  });
-  return planJobs(
-    spec,
-    resolveVariants(spec, deps, only ? { only } : {}),
-    foldsFor(spec.protocol, ds.samples),
-  );
+  return (await planOnStandIn(spec, { only })).jobs;
 }

@@ -7,6 +7,7 @@
  */
 import { planJobs, resolveVariants } from "../plan.ts";
 import { foldsFor } from "../protocols.ts";
+import type { Experiment } from "../schema.ts";
 import { validateExperiment } from "../spec.ts";
 import { deps, standInDataset } from "./stand_in_deps.ts";
 
@@ -24,20 +25,34 @@ export const base = {
   variants: { a: { model: { scans: ["h"] } }, b: { model: { scans: ["v"] } } },
 } as const;
 
+/**
+ * Plans a validated spec on the stand-in dataset its `dataset` section asks
+ * for: the data, the resolved variants (only those of `only` when given; with
+ * the data's class count when `numClasses` is set) and the jobs.
+ */
+export async function planOnStandIn(
+  spec: Experiment,
+  options: { only?: string[]; numClasses?: boolean } = {},
+) {
+  const ds = await standInDataset({
+    name: spec.dataset.name,
+    imageSize: spec.dataset.imageSize,
+    channels: "uv",
+    options: spec.dataset.options ?? undefined,
+  });
+  const variants = resolveVariants(spec, deps, {
+    ...(options.only ? { only: options.only } : {}),
+    ...(options.numClasses ? { numClasses: ds.classes.length } : {}),
+  });
+  return {
+    ds,
+    variants,
+    jobs: planJobs(spec, variants, foldsFor(spec.protocol, ds.samples)),
+  };
+}
+
 /** Validates `spec` and plans it on the stand-in dataset. */
 export async function plan(spec: unknown) {
   const s = validateExperiment(spec);
-  const ds = await standInDataset({
-    name: s.dataset.name,
-    imageSize: s.dataset.imageSize,
-    channels: "uv",
-    options: s.dataset.options ?? undefined,
-  });
-  const variants = resolveVariants(s, deps, { numClasses: ds.classes.length });
-  return {
-    spec: s,
-    ds,
-    variants,
-    jobs: planJobs(s, variants, foldsFor(s.protocol, ds.samples)),
-  };
+  return { spec: s, ...await planOnStandIn(s, { numClasses: true }) };
 }
