@@ -5,8 +5,13 @@
  * `executeJob`, writing the job's records itself, and reports steps and
  * the outcome back.
  *
- * Messages in: {@link WorkerInit}, {@link WorkerJob}. Messages out:
- * {@link WorkerReply}.
+ * On `stop` it stops its job at the next step boundary (the job stays
+ * unfinished) and answers `stopped`: from then on it computes nothing, so
+ * the pool can terminate it without cutting a computation (an OpenBLAS call
+ * on its thread pool) off.
+ *
+ * Messages in: {@link WorkerInit}, {@link WorkerJob}, {@link WorkerStop}.
+ * Messages out: {@link WorkerReply}.
  *
  * @module
  */
@@ -38,6 +43,11 @@ export interface WorkerJob {
   job: Job;
 }
 
+/** Stops the job in progress at its next step boundary. */
+export interface WorkerStop {
+  type: "stop";
+}
+
 /** Tag on every reply of a job worker (other modules' messages are ignored). */
 export const WORKER_TAG = "merba-dsl-worker";
 
@@ -47,6 +57,7 @@ export type WorkerReply =
   | { type: "step"; id: string; step: number; total: number }
   | { type: "epoch"; id: string; record: EpochRecord }
   | { type: "done"; id: string }
+  | { type: "stopped" }
   | {
     type: "error";
     id?: string;
@@ -68,15 +79,24 @@ interface State {
 // deno-lint-ignore no-explicit-any
 const scope = self as any;
 let state: State | null = null;
+/** The job in progress: its stop switch and its end. */
+let running: { controller: AbortController; ended: Promise<void> } | null =
+  null;
 
 function post(reply: WorkerReply): void {
   scope.postMessage({ ...reply, from: WORKER_TAG });
 }
 
 async function onMessage(
-  e: MessageEvent<WorkerInit | WorkerJob>,
+  e: MessageEvent<WorkerInit | WorkerJob | WorkerStop>,
 ): Promise<void> {
   const msg = e.data;
+  if (msg.type === "stop") {
+    running?.controller.abort(new Error("stopped"));
+    await running?.ended;
+    post({ type: "stopped" });
+    return;
+  }
   if (msg.type === "init") {
     try {
       const deps = await loadDeps(msg.depsModule);
@@ -100,20 +120,30 @@ async function onMessage(
       post({ type: "error", id: job.id, error: "worker not initialised" });
       return;
     }
+    const controller = new AbortController();
+    const { promise: ended, resolve } = Promise.withResolvers<void>();
+    running = { controller, ended };
     try {
       await executeJob(job, state.dataset, state.deps, state.store, {
         onStep: (step, total) =>
           post({ type: "step", id: job.id, step, total }),
         onEpoch: (record) => post({ type: "epoch", id: job.id, record }),
+        signal: controller.signal,
       }, state.context);
       post({ type: "done", id: job.id });
     } catch (err) {
-      post({
-        type: "error",
-        id: job.id,
-        error: describeJobFailure(job, err),
-        backendLost: isBackendMemoryError(err),
-      });
+      // a stopped job stays unfinished: the stop's answer says so
+      if (!controller.signal.aborted) {
+        post({
+          type: "error",
+          id: job.id,
+          error: describeJobFailure(job, err),
+          backendLost: isBackendMemoryError(err),
+        });
+      }
+    } finally {
+      running = null;
+      resolve();
     }
   }
 }

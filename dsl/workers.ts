@@ -4,15 +4,23 @@
  * job from a shared queue when it finishes one. Each job's numbers depend
  * only on its own seeds, so the results are identical to a serial run.
  *
- * Stopping (the signal): workers are terminated at once; their in-flight
- * jobs have no `done.json` and are redone on the next run.
+ * Stopping (the signal): each worker is asked to stop its job at the next
+ * step boundary and is terminated once it says it has (or after
+ * {@link WorkerPoolOptions.stopGraceMs}), so no computation is cut off in the
+ * middle (a worker ended inside an OpenBLAS call can hang the process's
+ * exit); in-flight jobs have no `done.json` and are redone on the next run.
  *
  * @module
  */
 import type { Job } from "./plan.ts";
 import type { ProgressView } from "./progress.ts";
 import type { Experiment } from "./schema.ts";
-import type { WorkerInit, WorkerJob, WorkerReply } from "./worker_main.ts";
+import type {
+  WorkerInit,
+  WorkerJob,
+  WorkerReply,
+  WorkerStop,
+} from "./worker_main.ts";
 import { describeJobFailure, isBackendMemoryError } from "./execute.ts";
 
 const WORKER_TAG = "merba-dsl-worker"; // = worker_main.ts WORKER_TAG
@@ -27,8 +35,14 @@ export interface WorkerPoolOptions {
   workers: number;
   /** module exporting `deps` for the workers (default: the project's modules). */
   depsModule?: string;
-  /** terminates the workers; their in-flight jobs stay unfinished. */
+  /** stops the workers; their in-flight jobs stay unfinished. */
   signal?: AbortSignal;
+  /**
+   * after the signal, how long a worker may take to reach its job's next
+   * step boundary before it is terminated anyway (default
+   * {@link STOP_GRACE_MS}).
+   */
+  stopGraceMs?: number;
   /** progress display. */
   progress?: ProgressView;
   /**
@@ -47,6 +61,9 @@ export interface JobGate {
   end(job: Job): void;
 }
 
+/** Default of {@link WorkerPoolOptions.stopGraceMs}: 60 s. */
+export const STOP_GRACE_MS = 60_000;
+
 /** What the pool did. */
 export interface WorkerPoolResult {
   /** jobs finished (records written). */
@@ -62,8 +79,8 @@ export interface WorkerPoolResult {
 }
 
 /**
- * Runs `jobs` in a pool of workers; resolves when all ended or the signal
- * fired. A worker whose job ran its backend out of memory (a wasm abort
+ * Runs `jobs` in a pool of workers; resolves when all ended or, after the
+ * signal fired, when every worker has stopped. A worker whose job ran its backend out of memory (a wasm abort
  * leaves the backend unusable) or that crashed is replaced by a fresh one
  * for the remaining jobs; the job itself is reported as failed.
  */
@@ -77,17 +94,28 @@ export function runInWorkers(
   const n = Math.max(1, Math.min(options.workers, jobs.length));
   return new Promise((resolve) => {
     let settled = false;
+    let graceTimer: ReturnType<typeof setTimeout> | undefined;
     const finish = () => {
       if (settled) return;
       settled = true;
+      clearTimeout(graceTimer);
+      // jobs cut off at the end of the grace period (or never started)
+      for (const j of current.values()) options.progress?.endJob(j, false);
+      current.clear();
       for (const w of live) w.terminate();
       live.clear();
       options.signal?.removeEventListener("abort", onAbort);
       resolve(result);
     };
     const onAbort = () => {
-      for (const j of current.values()) options.progress?.endJob(j, false);
-      finish();
+      if (live.size === 0) return finish();
+      for (const w of live) {
+        w.postMessage({ type: "stop" } satisfies WorkerStop);
+      }
+      graceTimer = setTimeout(
+        finish,
+        options.stopGraceMs ?? STOP_GRACE_MS,
+      );
     };
     const current = new Map<Worker, Job>();
     options.signal?.addEventListener("abort", onAbort);
@@ -157,6 +185,11 @@ export function runInWorkers(
           case "epoch":
             if (job) options.progress?.epoch(job, msg.record);
             return;
+          case "stopped":
+            // it computes nothing any more: safe to terminate
+            if (job) options.progress?.endJob(job, false);
+            current.delete(w);
+            return workerEnded(w);
           case "done":
             if (job) {
               options.gate?.end(job);

@@ -66,3 +66,44 @@ Deno.test("aborting the pool terminates the workers; unfinished jobs have no don
   assert.deepEqual(done, [true, false, false, false]);
   await Deno.remove(out, { recursive: true });
 });
+
+Deno.test("aborting the pool lets each worker end its current step before it is terminated (no computation is cut off)", async () => {
+  const out = await Deno.makeTempDir();
+  const log = await Deno.makeTempFile();
+  Deno.env.set("MERBA_TEST_STEP_LOG", log);
+  const controller = new AbortController();
+  try {
+    const plan = (await jobs()).slice(0, 2);
+    const pool = runInWorkers(plan, {
+      spec,
+      outDir: out,
+      workers: 2,
+      depsModule: new URL("./testdata/slow_step_deps.ts", import.meta.url)
+        .href,
+      signal: controller.signal,
+    });
+    // abort in the middle of a step: after some step has started and
+    // before it can end
+    for (;;) {
+      const text = await Deno.readTextFile(log);
+      const starts = text.split("\n").filter((l) => l.startsWith("start"));
+      if (starts.length >= 3) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    controller.abort();
+    const res = await pool;
+    assert.equal(res.finished, 0);
+    assert.deepEqual(res.failed, []);
+    // the workers' last writes land before the pool resolves
+    const lines = (await Deno.readTextFile(log)).trim().split("\n");
+    const started = lines.filter((l) => l.startsWith("start")).length;
+    const ended = lines.filter((l) => l.startsWith("end")).length;
+    assert.equal(ended, started, lines.join("\n"));
+    const store = new RunStore(out, spec.name);
+    for (const j of plan) assert.equal(await store.isDone(j), false);
+  } finally {
+    Deno.env.delete("MERBA_TEST_STEP_LOG");
+    await Deno.remove(out, { recursive: true });
+    await Deno.remove(log);
+  }
+});
