@@ -80,9 +80,10 @@ export interface WorkerPoolResult {
 
 /**
  * Runs `jobs` in a pool of workers; resolves when all ended or, after the
- * signal fired, when every worker has stopped. A worker whose job ran its backend out of memory (a wasm abort
- * leaves the backend unusable) or that crashed is replaced by a fresh one
- * for the remaining jobs; the job itself is reported as failed.
+ * signal fired, when every worker has stopped. A worker whose job ran its
+ * backend out of memory (a wasm abort leaves the backend unusable) or that
+ * crashed is replaced by a fresh one for the remaining jobs; the job itself
+ * is reported as failed.
  */
 export function runInWorkers(
   jobs: Job[],

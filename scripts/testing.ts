@@ -55,3 +55,14 @@ export async function reportFiles(
   await walk(dir, "");
   return files;
 }
+
+/**
+ * This process's environment without `MERBA_DEPS`, for a child process that
+ * must run the real engine: test files of the same `deno test` point
+ * `MERBA_DEPS` at stand-ins (pass it with `clearEnv: true`).
+ */
+export function realEngineEnv(): Record<string, string> {
+  const env = Deno.env.toObject();
+  delete env.MERBA_DEPS;
+  return env;
+}

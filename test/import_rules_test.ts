@@ -65,7 +65,7 @@ async function projectGraph(files: string[]): Promise<Map<string, string[]>> {
     const graph = new Map<string, string[]>();
     for (const m of info.modules) {
       const from = local(m.specifier);
-      if (from === undefined || from.startsWith("..")) continue;
+      if (from === undefined) continue;
       const to = new Set<string>();
       for (const d of m.dependencies ?? []) {
         for (const s of [d.code?.specifier, d.type?.specifier]) {

@@ -6,14 +6,13 @@
  * TF.js' kernels and the test checks only the prompt exit.
  */
 import assert from "node:assert/strict";
+import { realEngineEnv } from "../scripts/testing.ts";
 
 const RUN = new URL("../scripts/run.ts", import.meta.url).pathname;
 const TABLE7 = new URL("../experiments/table7.ts", import.meta.url).pathname;
 
 Deno.test("run CLI (subprocess): Ctrl-C while two workers train with 2-thread OpenBLAS exits with 130 within 60 s", async () => {
   const out = await Deno.makeTempDir();
-  const env = Deno.env.toObject();
-  delete env.MERBA_DEPS;
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -36,7 +35,7 @@ Deno.test("run CLI (subprocess): Ctrl-C while two workers train with 2-thread Op
     ],
     clearEnv: true,
     env: {
-      ...env,
+      ...realEngineEnv(),
       MERBA_BLAS_THREADS: "2",
       MERBA_PROGRESS_INTERVAL: "0",
       NO_COLOR: "1",

@@ -7,7 +7,7 @@
 import { strict as assert } from "node:assert";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { reportFiles } from "../scripts/testing.ts";
+import { realEngineEnv, reportFiles } from "../scripts/testing.ts";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 
@@ -20,17 +20,6 @@ const SPECS = [
   "experiments/dgcm_ablation.ts",
   "experiments/table7.yaml",
 ];
-
-/**
- * This process's environment without `MERBA_DEPS`: other test files of the
- * same `deno test` point it at stand-ins, and the smoke runs are the real
- * engine's.
- */
-function realEngineEnv(): Record<string, string> {
-  const env = Deno.env.toObject();
-  delete env.MERBA_DEPS;
-  return env;
-}
 
 async function runSmoke(spec: string, out: string): Promise<void> {
   const cmd = new Deno.Command(Deno.execPath(), {

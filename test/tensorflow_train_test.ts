@@ -6,32 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { tfjsNodeCandidates } from "../model/backend/tensorflow.ts";
+import { runFresh } from "../model/backend/testdata/fresh_process.ts";
 
 const setUp = tfjsNodeCandidates().length > 0;
 
 /** Runs `testdata/<file>` in a fresh process. */
-async function fresh(
-  file: string,
-  args: string[],
-): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL(`testdata/${file}`, import.meta.url).pathname,
-      ...args,
-    ],
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: r.code,
-    out: dec.decode(r.stdout),
-    err: dec.decode(r.stderr),
-  };
-}
+const fresh = (file: string, args: string[]) =>
+  runFresh(new URL(`testdata/${file}`, import.meta.url), args);
 
 Deno.test({
   name:

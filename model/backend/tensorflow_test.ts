@@ -14,6 +14,7 @@ import { permute } from "./kernels/permute.ts";
 import { maxScaledError, onBackend, seededValues } from "./kernels/testing.ts";
 import type { ModelConfig } from "../types.ts";
 import { TINY_MODEL } from "../testdata/tiny_config.ts";
+import { runFresh } from "./testdata/fresh_process.ts";
 
 const HERE = new URL(".", import.meta.url);
 
@@ -74,25 +75,9 @@ Deno.test("napiBuildVersion picks the highest supported N-API version the runtim
   assert.equal(napiBuildVersion([3, 4], 2), null);
 });
 
-/** Runs a module of testdata in a fresh process: exit code and output. */
-async function fresh(
-  file: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(`testdata/${file}`, HERE).pathname, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return {
-    code: r.code,
-    out: dec.decode(r.stdout),
-    err: dec.decode(r.stderr),
-  };
-}
+/** Runs `testdata/<file>` in a fresh process. */
+const fresh = (file: string, args: string[]) =>
+  runFresh(new URL(`testdata/${file}`, HERE), args);
 
 const setUp = tfjsNodeCandidates().length > 0;
 // libtensorflow crashes a process that mapped Vulkan first (another test
